@@ -1,0 +1,93 @@
+"""``attribute(model, X, method=...)``: one call shape for every attribution method.
+
+Every method computes *hypothetical* scores ``(N, 4, L)``: a value for each of
+the four bases at every position, including bases that are not in the
+sequence (what tfmodisco-lite consumes).  The *projected* scores, hypothetical
+× one-hot, keep only the observed base; they are what a logo of the actual
+sequence shows and what Captum's ``InputXGradient`` returns.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqsal.attribution.base import OUTPUTS, as_onehot_array, resolve_device, resolve_target
+from seqsal.attribution.gradients import correct_gradient, gradient, saliency
+from seqsal.errors import check
+
+Method = Callable[..., np.ndarray]
+
+METHODS: dict[str, Method] = {
+    "gradient": gradient,
+    "saliency": saliency,
+    "grad_x_input": gradient,
+}
+
+
+def attribute(
+    model: nn.Module,
+    X: np.ndarray | torch.Tensor,
+    method: str = "grad_x_input",
+    target: int | str = 0,
+    *,
+    output: str = "logit",
+    correct: bool = False,
+    hypothetical: bool = False,
+    batch_size: int = 128,
+    device: str | torch.device | None = None,
+) -> np.ndarray:
+    """Attribute a model's output to every base of one-hot sequences.
+
+    Parameters
+    ----------
+    model
+        Maps ``(N, 4, L)`` float32 to logits ``(N, T)``.  Its mode, device and
+        ``requires_grad`` flags are restored before this returns.
+    X
+        One-hot sequences ``(N, 4, L)`` (numpy or torch); ``(4, L)`` is one sequence.
+    method
+        One of :data:`METHODS`.
+    target
+        The output to explain, by index or by the model's output name.
+    output
+        ``"logit"`` (default) or ``"probability"`` (sigmoid of the logit; its
+        gradients vanish when the prediction is confident).
+    correct
+        Apply the Majdandzic et al. (2023) gradient correction.
+    hypothetical
+        Return hypothetical scores (all four rows) instead of projected ones.
+    batch_size
+        Sequences per forward/backward pass; results do not depend on it.
+    device
+        Where to compute; CUDA when available by default.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(N, 4, L)``.
+    """
+    check(method in METHODS, f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    check(output in OUTPUTS, f"unknown output {output!r}; choose one of {list(OUTPUTS)}")
+    onehot = as_onehot_array(X)
+    scores = METHODS[method](
+        model,
+        onehot,
+        target=resolve_target(model, target),
+        output=output,
+        correct=correct,
+        batch_size=batch_size,
+        device=resolve_device(device),
+    )
+    return scores if hypothetical else scores * onehot
+
+
+def per_position(projected: np.ndarray) -> np.ndarray:
+    """Per-position scores ``(N, L)``: projected attributions summed over the four rows."""
+    return projected.sum(axis=-2)
+
+
+__all__ = ["METHODS", "attribute", "correct_gradient", "per_position"]

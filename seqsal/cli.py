@@ -1,0 +1,310 @@
+"""The ``seqsal`` command: thin subcommands over the library functions.
+
+Every user-caused problem arrives here as :class:`seqsal.SeqsalError`; the
+command prints its one sentence and exits with status 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+import seqsal
+from seqsal.errors import SeqsalError, check
+
+EPILOG = "Run 'seqsal <command> --help' for a command's options. Docs: README.md."
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _name_list(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default=None,
+                        help="torch device, e.g. cpu or cuda:0 (default: CUDA when available, else CPU)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# --------------------------------------------------------------------------- simulate
+def _simulate(args: argparse.Namespace) -> None:
+    from seqsal.simulate import simulate_enhancers, write_synthetic_set
+    from seqsal import io
+
+    out = io.prepare_output_dir(args.out)
+    dataset = simulate_enhancers(args.n, args.length, positive_fraction=args.positive_fraction,
+                                 random_state=args.seed)
+    paths = write_synthetic_set(dataset, out)
+    io.write_json(out / io.MANIFEST, {
+        "tool": "seqsal", "kind": "simulate", "complete": True, "seqsal_version": seqsal.__version__,
+        "n": args.n, "length": args.length, "seed": args.seed, "positive_fraction": args.positive_fraction,
+        "files": {k: Path(v).name for k, v in paths.items()},
+    })
+    n_pos = int(dataset.labels.sum())
+    print(f"wrote {args.n} sequences ({n_pos} positives) to {out}/: "
+          + ", ".join(Path(p).name for p in paths.values()), file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- train
+def _train(args: argparse.Namespace) -> None:
+    import torch
+    from seqsal import datasets, io
+    from seqsal.models import ModelConfig, EnhancerCNN, save_model
+    from seqsal.train import evaluate_predictions, fit, train_valid_split
+    from seqsal.models import predict
+
+    check(bool(args.fasta) != bool(args.pos),
+          "give either --fasta with --labels, or --pos with --neg (a FASTA file or 'shuffle')")
+    if args.fasta:
+        check(args.labels, "--fasta needs --labels (a TSV with an 'id' column and target columns)")
+        data = datasets.from_labels(args.fasta, args.labels, args.length, args.fit)
+    else:
+        check(args.neg, "--pos needs --neg: a negative FASTA, or 'shuffle' for dinucleotide-shuffled positives")
+        data = datasets.from_pos_neg(args.pos, args.neg, args.length, args.fit, random_state=args.seed)
+    task = args.task
+    if task == "auto":
+        task = "classification" if np.isin(data.y, (0.0, 1.0)).all() else "regression"
+
+    if args.valid_fasta:
+        train_set = data
+        valid_set = (datasets.from_labels(args.valid_fasta, args.labels, data.X.shape[-1], args.fit)
+                     if args.labels else None)
+        check(valid_set is not None, "--valid-fasta needs --labels that cover its ids")
+    else:
+        train_idx, valid_idx = train_valid_split(len(data.ids), args.valid_fraction, random_state=args.seed)
+        train_set, valid_set = data.subset(train_idx), data.subset(valid_idx)
+
+    config = ModelConfig(
+        input_length=data.X.shape[-1], n_outputs=data.y.shape[1], conv_channels=args.channels,
+        kernel_sizes=args.kernels, dense_units=args.dense, activation=args.activation, head=args.head,
+        dropout=args.dropout, task=task, output_names=data.target_names,
+    )
+    torch.manual_seed(args.seed)
+    model = EnhancerCNN(config)
+    started = time.time()
+    result = fit(model, train_set.X, train_set.y, valid_set.X, valid_set.y, lr=args.lr,
+                 batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
+                 random_state=args.seed, device=args.device, progress=not args.quiet)
+    metadata = {
+        "trained_with": "seqsal " + seqsal.__version__,
+        "command": "seqsal " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("seqsal") else "",
+        "seed": args.seed,
+        "n_train": len(train_set.ids),
+        "n_valid": len(valid_set.ids),
+        "best_epoch": result.best_epoch,
+        "best_valid_loss": result.best_valid_loss,
+        "train_seconds": round(time.time() - started, 1),
+        "valid_metrics": evaluate_predictions(valid_set.y, predict(model, valid_set.X), task),
+    }
+    if args.test_fasta:
+        check(args.labels, "--test-fasta needs --labels that cover its ids")
+        test_set = datasets.from_labels(args.test_fasta, args.labels, config.input_length, args.fit)
+        metadata["test_metrics"] = evaluate_predictions(test_set.y, predict(model, test_set.X), task)
+        metadata["n_test"] = len(test_set.ids)
+    save_model(model, args.out, metadata)
+    summary = {k: v for k, v in metadata.items() if k.endswith("metrics")}
+    print(f"saved {args.out} (best epoch {result.best_epoch}); {summary}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- predict
+def _predict(args: argparse.Namespace) -> None:
+    from seqsal import io
+    from seqsal.datasets import encode_records
+    from seqsal.models import load_model, predict
+
+    model = load_model(args.model)
+    names = list(model.config.output_names)
+    first = True
+    for records in io.iter_batches(io.iter_records(args.fasta), args.batch_size):
+        X, fits = encode_records(records, model.config.input_length, args.fit)
+        logits = predict(model, X, batch_size=args.batch_size, device=args.device)
+        table = pd.DataFrame({"id": [r.id for r in records]})
+        for j, name in enumerate(names):
+            table[f"{name}.logit"] = logits[:, j]
+            if model.config.task == "classification":
+                table[f"{name}.probability"] = 1.0 / (1.0 + np.exp(-logits[:, j]))
+        table["length_fit"] = [f.action for f in fits]
+        table.to_csv(sys.stdout, sep="\t", index=False, header=first, float_format="%.6g")
+        first = False
+
+
+# --------------------------------------------------------------------------- explain
+def _explain(args: argparse.Namespace) -> None:
+    from seqsal.explain import ExplainSettings, explain_fasta, parse_methods
+
+    settings = ExplainSettings(
+        methods=parse_methods(args.method), target=args.target, output=args.output, correct=args.correct,
+        fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
+        motif_db=args.motif_db, logo_format=args.logo_format,
+    )
+    bundle = explain_fasta(args.fasta, args.model, args.out, settings, device=args.device,
+                           progress=not args.quiet)
+    print(f"explained {len(bundle.ids)} sequences with {', '.join(settings.methods)}; "
+          f"wrote {bundle.folder}/ (report.html, scores.tsv, ohe.npz, attr.*.npz, logos/)", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- logo
+def _logo(args: argparse.Namespace) -> None:
+    from seqsal.explain import draw_logos, load_bundle
+    from seqsal.motifs import MotifDatabase
+
+    bundle = load_bundle(args.bundle)
+    ids = list(args.ids) if args.ids else bundle.ids[: args.top]
+    motifs = []
+    if args.motifs:
+        database = MotifDatabase.from_file(args.motif_db) if args.motif_db else MotifDatabase.default()
+        motifs = list(database.get_many(args.motifs))
+    paths = draw_logos(bundle, ids, methods=args.method, motifs=motifs, fmt=args.format)
+    for path in paths:
+        print(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``seqsal`` and all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="seqsal",
+        description="Explain DNA sequence models: attributions, sequence logos, faithfulness checks.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"seqsal {seqsal.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+
+    simulate = commands.add_parser(
+        "simulate", help="write a synthetic enhancer set with planted motifs and ground-truth masks",
+        description="Positives carry 2-4 known enhancer motifs (GATA1, FOS::JUN, ETS1, CREB1, SP1) sampled "
+                    "into random background; negatives carry unrelated background motifs or none. Writes "
+                    "train/valid/test FASTA, labels.tsv (id, label, split), masks.npz and planted.tsv.")
+    simulate.add_argument("--out", required=True, help="output folder (new or empty)")
+    simulate.add_argument("--n", type=int, default=20000, help="number of sequences (default 20000)")
+    simulate.add_argument("--length", type=int, default=249, help="sequence length in bp (default 249)")
+    simulate.add_argument("--positive-fraction", type=float, default=0.5, help="share of positives (default 0.5)")
+    simulate.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files (default 0)")
+    simulate.set_defaults(func=_simulate)
+
+    train = commands.add_parser(
+        "train", help="train the enhancer CNN on labelled FASTA",
+        description="Train a DeepSTARR-style CNN with Adam and early stopping on validation loss. Input is "
+                    "either --fasta + --labels, or --pos + --neg (a FASTA, or 'shuffle' for "
+                    "dinucleotide-shuffled copies of the positives).")
+    source = train.add_argument_group("data")
+    source.add_argument("--fasta", help="training FASTA (with --labels)")
+    source.add_argument("--labels", help="TSV with an 'id' column and one or more target columns")
+    source.add_argument("--pos", help="positive FASTA (with --neg)")
+    source.add_argument("--neg", help="negative FASTA, or 'shuffle'")
+    source.add_argument("--valid-fasta", help="validation FASTA (ids in --labels); default: hold out "
+                                              "--valid-fraction of the training data")
+    source.add_argument("--valid-fraction", type=float, default=0.1, help="held-out share (default 0.1)")
+    source.add_argument("--test-fasta", help="test FASTA (ids in --labels); its metrics go into the model file")
+    source.add_argument("--length", type=int, default=None, help="model input length (default: first record's)")
+    source.add_argument("--fit", action="store_true", help="centre-crop or N-pad sequences to --length")
+    arch = train.add_argument_group("model")
+    arch.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
+                      help="auto: classification when every label is 0 or 1 (default)")
+    arch.add_argument("--activation", choices=("relu", "exp", "leaky_relu"), default="relu",
+                      help="first-layer activation (default relu; exp gives more motif-like filters)")
+    arch.add_argument("--head", choices=("flatten", "gap"), default="flatten",
+                      help="dense head on flattened features or on global average pooling (default flatten)")
+    arch.add_argument("--channels", type=_int_list, default=(256, 60, 60, 120),
+                      help="conv channels per block (default 256,60,60,120)")
+    arch.add_argument("--kernels", type=_int_list, default=(7, 3, 5, 3),
+                      help="conv kernel sizes per block (default 7,3,5,3)")
+    arch.add_argument("--dense", type=_int_list, default=(256, 256), help="dense units (default 256,256)")
+    arch.add_argument("--dropout", type=float, default=0.4, help="dropout in the head (default 0.4)")
+    fitting = train.add_argument_group("fitting")
+    fitting.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
+    fitting.add_argument("--patience", type=int, default=4, help="early-stopping patience (default 4)")
+    fitting.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    fitting.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
+    fitting.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--out", required=True, help="model file to write (.pt)")
+    _add_device(train)
+    train.set_defaults(func=_train)
+
+    predict = commands.add_parser("predict", help="print a TSV of predictions (logits and probabilities)",
+                                  description="Stream a FASTA through a model; writes TSV to stdout.")
+    predict.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    predict.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    predict.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
+    predict.add_argument("--batch-size", type=int, default=256, help="sequences per batch (default 256)")
+    _add_device(predict)
+    predict.set_defaults(func=_predict)
+
+    explain = commands.add_parser(
+        "explain", help="attribute predictions to bases; write a bundle with logos and a report",
+        description="Writes ohe.npz and attr.<method>.npz (hypothetical scores, readable by "
+                    "'modisco motifs -s ohe.npz -a attr.<method>.npz'), scores.tsv, logos of the top "
+                    "sequences, report.html and manifest.json.")
+    explain.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    explain.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    explain.add_argument("--method", default="saliency,grad_x_input",
+                         help="comma-separated methods: gradient, saliency, grad_x_input "
+                              "(default saliency,grad_x_input)")
+    explain.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    explain.add_argument("--target", default="0", help="output to explain: index or name (default 0)")
+    explain.add_argument("--output", choices=("logit", "probability"), default="logit",
+                         help="explain the logit (default) or the sigmoid probability (saturates)")
+    explain.add_argument("--correct", action="store_true",
+                         help="apply the Majdandzic et al. 2023 gradient correction")
+    explain.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
+    explain.add_argument("--logos", type=int, default=10, help="logos for the top-K predictions (default 10)")
+    explain.add_argument("--logo-format", choices=("png", "svg", "pdf"), default="png",
+                         help="logo file format (default png; pdf gives one multi-page file per method)")
+    explain.add_argument("--motifs", type=_name_list, default=None,
+                         help="known motifs to box on logos, by TF name or matrix id, e.g. GATA1,CTCF")
+    explain.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    explain.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
+    _add_device(explain)
+    explain.set_defaults(func=_explain)
+
+    logo = commands.add_parser("logo", help="draw logos from an explain bundle",
+                               description="Re-draw logos from a finished 'seqsal explain' folder.")
+    logo.add_argument("bundle", help="folder written by seqsal explain")
+    logo.add_argument("--ids", type=_name_list, default=None, help="comma-separated record ids")
+    logo.add_argument("--top", type=int, default=10, help="without --ids: the first N records (default 10)")
+    logo.add_argument("--method", type=_name_list, default=None, help="methods to draw (default: all)")
+    logo.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
+                      help="png/svg: a file per id; pdf: one multi-page file per method (default png)")
+    logo.add_argument("--motifs", type=_name_list, default=None, help="known motifs to box, e.g. GATA1,CTCF")
+    logo.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    logo.set_defaults(func=_logo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for user errors, 130 when interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if getattr(args, "threads", None):
+            import torch
+
+            torch.set_num_threads(args.threads)
+        args.func(args)
+    except SeqsalError as error:
+        print(f"seqsal {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"seqsal {args.command}: interrupted; finished files are kept, unfinished ones were not "
+              "written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Reading sequences and labels, and writing output files that are never half-written.
+
+FASTA and FASTQ go through Biopython's ``SeqIO`` (gzip is detected from the
+file's magic bytes, not its name).  Readers stream: :func:`iter_batches` holds
+one batch of records at a time, so explaining a million peaks does not need a
+million records in memory.  Writers are atomic: data goes to a temporary file
+in the destination folder and is renamed into place only when complete, so an
+interrupted run never leaves a truncated file that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterable, Iterator, NamedTuple, Sequence
+
+import numpy as np
+import pandas as pd
+from Bio import SeqIO
+
+from seqsal.errors import SeqsalError, check
+
+PathLike = str | os.PathLike
+MANIFEST = "manifest.json"
+
+
+class Record(NamedTuple):
+    """One named sequence, exactly as read (case kept; encoding upper-cases it)."""
+
+    id: str
+    sequence: str
+
+
+def _open_text(path: Path) -> IO[str]:
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt")
+    return open(path, "rt")
+
+
+def _sequence_format(path: Path) -> str:
+    """Sniff FASTA (``>``) or FASTQ (``@``) from the first non-blank character."""
+    check(path.exists(), f"{path}: no such file")
+    check(path.is_file(), f"{path}: is a directory, not a FASTA file")
+    try:
+        with _open_text(path) as handle:
+            for line in handle:
+                if line.strip():
+                    first = line.lstrip()[0]
+                    break
+            else:
+                raise SeqsalError(f"{path}: the file is empty; give a FASTA file with at least one record")
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+        raise SeqsalError(f"{path}: cannot be read as text FASTA ({error})") from None
+    if first == ">":
+        return "fasta"
+    if first == "@":
+        return "fastq"
+    raise SeqsalError(f"{path}: not a FASTA file (the first record must start with '>')")
+
+
+def iter_records(path: PathLike) -> Iterator[Record]:
+    """Yield the records of a FASTA/FASTQ file (plain or gzipped) one at a time.
+
+    Raises
+    ------
+    SeqsalError
+        For a missing, empty or non-FASTA file, or a malformed record.
+    """
+    path = Path(path)
+    fmt = _sequence_format(path)
+    count = 0
+    try:
+        with _open_text(path) as handle:
+            for entry in SeqIO.parse(handle, fmt):
+                count += 1
+                yield Record(entry.id, str(entry.seq))
+    except (ValueError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
+        if isinstance(error, SeqsalError):
+            raise
+        first_line = str(error).strip().splitlines()[0]
+        raise SeqsalError(f"{path}: malformed {fmt.upper()} after record {count} ({first_line})") from None
+    check(count > 0, f"{path}: contains no sequence records")
+
+
+def read_fasta(path: PathLike) -> list[Record]:
+    """Read every record of a FASTA/FASTQ file into a list (use :func:`iter_batches` for big files)."""
+    return list(iter_records(path))
+
+
+def iter_batches(records: Iterable[Record], batch_size: int) -> Iterator[list[Record]]:
+    """Group a record stream into lists of at most ``batch_size`` records."""
+    check(batch_size > 0, f"batch size must be positive, got {batch_size}")
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def count_records(path: PathLike) -> int:
+    """Count records without parsing sequences (for progress bars and preallocation)."""
+    path = Path(path)
+    marker = ">" if _sequence_format(path) == "fasta" else "@"
+    if marker == "@":
+        return sum(1 for _ in iter_records(path))
+    with _open_text(path) as handle:
+        return sum(1 for line in handle if line.startswith(">"))
+
+
+def read_labels(path: PathLike) -> pd.DataFrame:
+    """Read a tab-separated label table with an ``id`` column; returns it indexed by id.
+
+    Every other column except ``split`` is a target (0/1 for classification,
+    numbers for regression).
+    """
+    path = Path(path)
+    check(path.is_file(), f"{path}: no such labels file")
+    try:
+        table = pd.read_csv(path, sep="\t", dtype={"id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise SeqsalError(f"{path}: not a tab-separated labels table ({error})") from None
+    check("id" in table.columns, f"{path}: the labels table needs an 'id' column (found {list(table.columns)})")
+    duplicated = table["id"][table["id"].duplicated()]
+    check(duplicated.empty, f"{path}: id {duplicated.iloc[0] if len(duplicated) else ''!r} appears twice")
+    return table.set_index("id")
+
+
+def target_columns(labels: pd.DataFrame) -> list[str]:
+    """The label columns that are prediction targets (all but ``split``)."""
+    columns = [c for c in labels.columns if c != "split"]
+    check(columns, "the labels table has no target column besides 'id' and 'split'")
+    return columns
+
+
+def labels_for(records: Sequence[Record], labels: pd.DataFrame, source: PathLike = "labels") -> np.ndarray:
+    """Targets ``(N, T)`` float32 for ``records`` in their order; every id must be labelled."""
+    ids = [r.id for r in records]
+    missing = [i for i in ids if i not in labels.index]
+    check(
+        not missing,
+        f"{source}: {len(missing)} FASTA ids have no label (first: {missing[:3]}); "
+        "the labels table must have a row for every record",
+    )
+    values = labels.loc[ids, target_columns(labels)]
+    try:
+        return values.to_numpy(dtype=np.float32)
+    except ValueError:
+        raise SeqsalError(f"{source}: label columns must be numeric") from None
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        yield temp
+        os.replace(temp, path)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+def write_text(path: PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_path(path) as temp:
+        temp.write_text(text)
+
+
+def write_json(path: PathLike, data: dict) -> None:
+    """Write JSON atomically, indented for humans."""
+    write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_table(path: PathLike, table: pd.DataFrame) -> None:
+    """Write a TSV atomically, without the pandas index."""
+    with atomic_path(path) as temp:
+        table.to_csv(temp, sep="\t", index=False, float_format="%.6g")
+
+
+def write_npz(path: PathLike, *arrays: np.ndarray) -> None:
+    """Save arrays positionally (``arr_0``, ...) as tfmodisco-lite expects, atomically."""
+    with atomic_path(path) as temp:
+        with open(temp, "wb") as handle:
+            np.savez_compressed(handle, *arrays)
+
+
+def write_fasta(path: PathLike, records: Iterable[Record]) -> None:
+    """Write records as single-line FASTA, atomically."""
+    with atomic_path(path) as temp:
+        with open(temp, "w") as handle:
+            for record in records:
+                handle.write(f">{record.id}\n{record.sequence}\n")
+
+
+def file_sha256(path: PathLike) -> str:
+    """Hex SHA-256 of a file, read in chunks, for provenance in manifests."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def prepare_output_dir(path: PathLike, option: str = "--out") -> Path:
+    """Create an output folder, refusing to write into a folder seqsal did not make.
+
+    A folder is accepted when it is new, empty, or holds a seqsal
+    ``manifest.json``; anything else might be the user's own data, and writing
+    into it could overwrite files with the same names.
+    """
+    path = Path(path)
+    if path.exists():
+        check(path.is_dir(), f"{option} {path} is a file; give a folder path")
+        if any(path.iterdir()):
+            manifest = path / MANIFEST
+            is_ours = False
+            if manifest.is_file():
+                try:
+                    is_ours = json.loads(manifest.read_text()).get("tool") == "seqsal"
+                except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                    is_ours = False
+            check(
+                is_ours,
+                f"{option} {path} already exists and was not made by seqsal; choose a new or empty folder",
+            )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def read_manifest(folder: PathLike) -> dict:
+    """Read a seqsal output folder's manifest, with a clear error when it is not one."""
+    path = Path(folder) / MANIFEST
+    check(path.is_file(), f"{folder}: no {MANIFEST}; this is not a seqsal output folder")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise SeqsalError(f"{path}: not valid JSON; the folder is damaged") from None
+    check(manifest.get("tool") == "seqsal", f"{path}: not a seqsal manifest")
+    return manifest

@@ -1,0 +1,41 @@
+"""Shared fixtures: tiny models and short random sequences keep the suite fast on 2 cores."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from seqsal.encoding import ALPHABET, one_hot
+from seqsal.models import EnhancerCNN, ModelConfig
+
+TINY = ModelConfig(input_length=40, conv_channels=(8, 6), kernel_sizes=(5, 3), dense_units=(12,),
+                   dropout=0.0)
+
+
+def random_sequences(n: int, length: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(list(ALPHABET), size=length)) for _ in range(n)]
+
+
+@pytest.fixture
+def tiny_model() -> EnhancerCNN:
+    """A randomly initialised tiny CNN with non-trivial BatchNorm statistics, in eval mode."""
+    torch.manual_seed(0)
+    model = EnhancerCNN(TINY)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+@pytest.fixture
+def onehot_batch() -> np.ndarray:
+    return one_hot(random_sequences(16, TINY.input_length, seed=1))

@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+from captum.attr import InputXGradient, Saliency
+
+from seqsal.attribution import METHODS, attribute, correct_gradient, per_position
+from seqsal.errors import SeqsalError
+
+
+def _captum(model, X, cls, target=0, **kwargs):
+    x = torch.from_numpy(X).requires_grad_(True)
+    return cls(model).attribute(x, target=target, **kwargs).detach().numpy()
+
+
+def test_saliency_matches_captum(tiny_model, onehot_batch):
+    ours = attribute(tiny_model, onehot_batch, "saliency", hypothetical=True)
+    expected = _captum(tiny_model, onehot_batch, Saliency, abs=True)
+    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=0)
+    assert np.abs(expected).max() > 1e-3  # the comparison is not between two zero arrays
+
+
+def test_grad_x_input_matches_captum(tiny_model, onehot_batch):
+    ours = attribute(tiny_model, onehot_batch, "grad_x_input")
+    expected = _captum(tiny_model, onehot_batch, InputXGradient)
+    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=0)
+
+
+def test_probability_output_is_chain_rule_of_logit(tiny_model, onehot_batch):
+    logit_grad = attribute(tiny_model, onehot_batch, "gradient", hypothetical=True)
+    prob_grad = attribute(tiny_model, onehot_batch, "gradient", hypothetical=True, output="probability")
+    with torch.no_grad():
+        p = torch.sigmoid(tiny_model(torch.from_numpy(onehot_batch))[:, 0]).numpy()
+    np.testing.assert_allclose(prob_grad, logit_grad * (p * (1 - p))[:, None, None], atol=1e-6)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_identical_across_batch_sizes(tiny_model, onehot_batch, method):
+    results = [attribute(tiny_model, onehot_batch, method, batch_size=b, correct=True) for b in (1, 7, 64)]
+    for other in results[1:]:
+        np.testing.assert_allclose(results[0], other, atol=1e-6, rtol=0)
+
+
+def test_correction_removes_the_mean_over_bases(tiny_model, onehot_batch):
+    raw = attribute(tiny_model, onehot_batch, "gradient", hypothetical=True)
+    corrected = attribute(tiny_model, onehot_batch, "gradient", hypothetical=True, correct=True)
+    np.testing.assert_allclose(corrected, raw - raw.mean(axis=1, keepdims=True), atol=1e-7)
+    np.testing.assert_allclose(corrected.sum(axis=1), 0, atol=1e-6)
+    assert np.allclose(correct_gradient(np.ones((1, 4, 3))), 0)
+
+
+def test_projected_is_hypothetical_times_onehot(tiny_model, onehot_batch):
+    hyp = attribute(tiny_model, onehot_batch, "saliency", hypothetical=True)
+    proj = attribute(tiny_model, onehot_batch, "saliency")
+    np.testing.assert_array_equal(proj, hyp * onehot_batch)
+    np.testing.assert_allclose(per_position(proj), (hyp * onehot_batch).sum(axis=1))
+
+
+def test_model_state_is_restored(tiny_model, onehot_batch):
+    tiny_model.train()
+    flags = [p.requires_grad for p in tiny_model.parameters()]
+    attribute(tiny_model, onehot_batch, "saliency")
+    assert tiny_model.training
+    assert [p.requires_grad for p in tiny_model.parameters()] == flags
+    assert all(p.grad is None for p in tiny_model.parameters())
+
+
+def test_model_state_is_restored_on_error(tiny_model, onehot_batch):
+    tiny_model.train()
+    with pytest.raises(SeqsalError):
+        attribute(tiny_model, onehot_batch, "saliency", target=5)
+    assert tiny_model.training and all(p.requires_grad for p in tiny_model.parameters())
+
+
+def test_target_by_name(tiny_model, onehot_batch):
+    by_name = attribute(tiny_model, onehot_batch, "gradient", target="enhancer")
+    np.testing.assert_array_equal(by_name, attribute(tiny_model, onehot_batch, "gradient", target=0))
+
+
+def test_bad_arguments_name_the_valid_choices(tiny_model, onehot_batch):
+    with pytest.raises(SeqsalError, match="saliency"):
+        attribute(tiny_model, onehot_batch, "magic")
+    with pytest.raises(SeqsalError, match="logit"):
+        attribute(tiny_model, onehot_batch, "saliency", output="odds")
+    with pytest.raises(SeqsalError, match=r"\(N, 4, L\)"):
+        attribute(tiny_model, onehot_batch[:, :3], "saliency")

@@ -1,0 +1,87 @@
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from seqsal import io
+from seqsal.errors import SeqsalError
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_reads_plain_and_gzipped_fasta(tmp_path):
+    text = ">a desc\nACGT\nAC\n>b\nTTTT\n"
+    plain = _write(tmp_path / "x.fa", text)
+    zipped = tmp_path / "x.fa.gz"
+    with gzip.open(zipped, "wt") as handle:
+        handle.write(text)
+    expected = [io.Record("a", "ACGTAC"), io.Record("b", "TTTT")]
+    assert io.read_fasta(plain) == expected
+    assert io.read_fasta(zipped) == expected
+    assert io.count_records(zipped) == 2
+
+
+def test_batches_stream(tmp_path):
+    path = _write(tmp_path / "x.fa", "".join(f">s{i}\nACGT\n" for i in range(7)))
+    sizes = [len(b) for b in io.iter_batches(io.iter_records(path), 3)]
+    assert sizes == [3, 3, 1]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [("", "empty"), ("hello world\n", "not a FASTA"), (">only header\n", None)],
+)
+def test_bad_fasta_files(tmp_path, content, message):
+    path = _write(tmp_path / "bad.fa", content)
+    if message is None:  # a header without sequence is a record with an empty sequence
+        assert io.read_fasta(path) == [io.Record("only", "")]
+        return
+    with pytest.raises(SeqsalError, match=message):
+        io.read_fasta(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SeqsalError, match="no such file"):
+        io.read_fasta(tmp_path / "nope.fa")
+
+
+def test_labels_alignment(tmp_path):
+    labels = io.read_labels(_write(tmp_path / "l.tsv", "id\tlabel\tsplit\nb\t1\ttrain\na\t0\ttest\n"))
+    y = io.labels_for([io.Record("a", "A"), io.Record("b", "C")], labels)
+    np.testing.assert_array_equal(y, [[0], [1]])
+    with pytest.raises(SeqsalError, match="no label"):
+        io.labels_for([io.Record("zzz", "A")], labels)
+
+
+def test_atomic_write_leaves_nothing_on_error(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as temp:
+            temp.write_text("partial")
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_npz_is_positional_for_modisco(tmp_path):
+    array = np.arange(24, dtype=np.float32).reshape(2, 4, 3)
+    io.write_npz(tmp_path / "a.npz", array)
+    with np.load(tmp_path / "a.npz") as data:
+        assert list(data.keys()) == ["arr_0"]
+        np.testing.assert_array_equal(data["arr_0"], array)
+
+
+def test_output_dir_refuses_foreign_folders(tmp_path):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("precious")
+    with pytest.raises(SeqsalError, match="not made by seqsal"):
+        io.prepare_output_dir(foreign)
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "manifest.json").write_text(json.dumps({"tool": "seqsal"}))
+    assert io.prepare_output_dir(ours) == ours
+    assert io.prepare_output_dir(tmp_path / "new").is_dir()
