@@ -37,6 +37,15 @@ class LabelledSet:
         return LabelledSet([self.ids[i] for i in index], self.X[index], self.y[index], self.target_names)
 
 
+def check_length(record: io.Record, length: int, fit: bool) -> None:
+    """Refuse a record of the wrong length unless the user asked for fitting."""
+    check(
+        fit or len(record.sequence) == length,
+        f"record {record.id!r} has length {len(record.sequence)} but {length} bp are expected; "
+        "pass --fit to centre-crop or N-pad sequences to that length",
+    )
+
+
 def encode_records(
     records: list[io.Record], length: int | None = None, fit: bool = False
 ) -> tuple[np.ndarray, list[LengthFit]]:
@@ -51,11 +60,7 @@ def encode_records(
     length = length or len(records[0].sequence)
     sequences, fits = [], []
     for record in records:
-        check(
-            fit or len(record.sequence) == length,
-            f"record {record.id!r} has length {len(record.sequence)} but {length} bp are expected; "
-            "pass --fit to centre-crop or N-pad sequences to that length",
-        )
+        check_length(record, length, fit)
         sequence, how = fit_length(record.sequence, length)
         sequences.append(sequence)
         fits.append(how)

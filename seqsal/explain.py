@@ -31,7 +31,8 @@ import seqsal
 from seqsal import io
 from seqsal.attribution import METHODS, attribute, per_position
 from seqsal.attribution.base import resolve_target
-from seqsal.datasets import encode_records
+from seqsal.datasets import check_length, encode_records
+from seqsal.encoding import encode_indices
 from seqsal.errors import check
 from seqsal.models import EnhancerCNN, default_model_path, load_model, predict
 from seqsal.motifs import Motif, MotifDatabase, scan
@@ -74,8 +75,8 @@ def parse_methods(text: str | Sequence[str]) -> tuple[str, ...]:
     """Split ``"saliency,grad_x_input"`` and check every name against the registry."""
     names = [m.strip() for m in (text.split(",") if isinstance(text, str) else text) if m.strip()]
     check(names, "no attribution method given; choose from " + ", ".join(METHODS))
-    unknown = [m for m in names if m not in METHODS]
-    check(not unknown, f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    for name in names:
+        check(name in METHODS, f"unknown method {name!r}; choose from {', '.join(METHODS)}")
     return tuple(dict.fromkeys(names))
 
 
@@ -84,6 +85,20 @@ def _load_motifs(settings: ExplainSettings) -> list[Motif]:
         return []
     database = MotifDatabase.from_file(settings.motif_db) if settings.motif_db else MotifDatabase.default()
     return list(database.get_many(settings.motifs))
+
+
+def validate_fasta(fasta: Path, length: int, fit: bool) -> int:
+    """Check every record before anything is written; return the record count.
+
+    One streaming pass finds a bad base or a wrong length in record 190,000
+    up front, so a failed run never leaves a half-written bundle behind.
+    """
+    n_records = 0
+    for record in io.iter_records(fasta):
+        encode_indices(record.sequence, record.id)
+        check_length(record, length, fit)
+        n_records += 1
+    return n_records
 
 
 def _top_positions(projected: np.ndarray, offsets: np.ndarray) -> list[str]:
@@ -123,10 +138,10 @@ def explain_fasta(
     settings = settings or ExplainSettings()
     settings.methods = parse_methods(settings.methods)
     fasta = Path(fasta)
-    n_records = io.count_records(fasta)
     loaded = load_model(model)
     motifs = _load_motifs(settings)
     length = loaded.config.input_length
+    n_records = validate_fasta(fasta, length, settings.fit)
     folder = io.prepare_output_dir(out)
     manifest = _manifest(fasta, model, loaded, settings)
     io.write_json(folder / io.MANIFEST, manifest)
@@ -242,12 +257,12 @@ def draw_logos(
     """
     check(fmt in ("png", "svg", "pdf"), f"unknown logo format {fmt!r}; choose png, svg or pdf")
     methods = list(methods or bundle.attributions)
-    missing_methods = [m for m in methods if m not in bundle.attributions]
-    check(not missing_methods, f"{bundle.folder}: has no attributions for {missing_methods[0]!r}; "
-                               f"it has {list(bundle.attributions)}")
+    for method in methods:
+        check(method in bundle.attributions,
+              f"{bundle.folder}: has no attributions for {method!r}; it has {list(bundle.attributions)}")
     index = {record_id: i for i, record_id in enumerate(bundle.ids)}
-    unknown = [i for i in ids if i not in index]
-    check(not unknown, f"{bundle.folder}: no record with id {unknown[0]!r}")
+    for record_id in ids:
+        check(record_id in index, f"{bundle.folder}: no record with id {record_id!r}")
     folder = bundle.folder / "logos"
     paths = []
     for method in methods:

@@ -130,8 +130,8 @@ def read_labels(path: PathLike) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise SeqsalError(f"{path}: not a tab-separated labels table ({error})") from None
     check("id" in table.columns, f"{path}: the labels table needs an 'id' column (found {list(table.columns)})")
-    duplicated = table["id"][table["id"].duplicated()]
-    check(duplicated.empty, f"{path}: id {duplicated.iloc[0] if len(duplicated) else ''!r} appears twice")
+    duplicated = table["id"][table["id"].duplicated()].tolist()
+    check(not duplicated, f"{path}: id {duplicated[:1]} appears more than once; ids must be unique")
     return table.set_index("id")
 
 

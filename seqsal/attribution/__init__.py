@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqsal.attribution.base import OUTPUTS, as_onehot_array, resolve_device, resolve_target
+from seqsal.attribution.base import OUTPUTS, as_onehot_array, resolve_target
 from seqsal.attribution.gradients import correct_gradient, gradient, saliency
 from seqsal.errors import check
+from seqsal.models import resolve_device
 
 Method = Callable[..., np.ndarray]
 

@@ -21,13 +21,6 @@ from seqsal.errors import check
 OUTPUTS = ("logit", "probability")
 
 
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """The device to compute on: as given, else CUDA when available, else CPU."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 @contextlib.contextmanager
 def frozen_model(model: nn.Module, device: torch.device) -> Iterator[nn.Module]:
     """Eval mode, no parameter gradients, on ``device``; restored on exit."""

@@ -1,0 +1,178 @@
+"""The command line: one end-to-end run, and every bad input a user can cause."""
+
+from __future__ import annotations
+
+import json
+import re
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from seqsal.cli import main
+from seqsal.models import save_model
+from tests.conftest import TINY, random_sequences
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def write_fasta(path, sequences, prefix="s"):
+    path.write_text("".join(f">{prefix}{i}\n{s}\n" for i, s in enumerate(sequences)))
+    return path
+
+
+@pytest.fixture
+def model_file(tmp_path, tiny_model):
+    return save_model(tiny_model, tmp_path / "tiny.pt", {"note": "test"})
+
+
+@pytest.fixture
+def good_fasta(tmp_path):
+    return write_fasta(tmp_path / "in.fa", random_sequences(5, TINY.input_length))
+
+
+def test_version_through_console_script():
+    result = subprocess.run([sys.executable, "-m", "seqsal.cli", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("seqsal ")
+
+
+def test_end_to_end_simulate_train_predict_explain_logo(tmp_path, capsys):
+    synth = tmp_path / "synth"
+    assert run(capsys, "simulate", "--out", synth, "--n", 300, "--length", 60, "--seed", 3)[0] == 0
+    model = tmp_path / "model.pt"
+    status, _, err = run(capsys, "train", "--fasta", synth / "train.fa", "--labels", synth / "labels.tsv",
+                         "--valid-fasta", synth / "valid.fa", "--test-fasta", synth / "test.fa",
+                         "--channels", "8,8", "--kernels", "7,3", "--dense", "16", "--epochs", 2,
+                         "--activation", "exp", "--out", model, "--quiet")
+    assert status == 0, err
+    metadata = torch.load(model, weights_only=True)["metadata"]
+    assert 0.0 <= metadata["test_metrics"]["auroc"] <= 1.0
+
+    status, out, _ = run(capsys, "predict", synth / "test.fa", "--model", model)
+    table = pd.read_csv(__import__("io").StringIO(out), sep="\t")
+    assert status == 0 and list(table.columns[:3]) == ["id", "label.logit", "label.probability"]
+    assert len(table) == sum(1 for line in open(synth / "test.fa") if line.startswith(">"))
+
+    run_dir = tmp_path / "run"
+    status, _, err = run(capsys, "explain", synth / "test.fa", "--model", model, "--method",
+                         "saliency,grad_x_input", "--out", run_dir, "--logos", 2, "--correct",
+                         "--motifs", "GATA1,SP1", "--quiet")
+    assert status == 0, err
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["settings"]["correct"]
+    with np.load(run_dir / "ohe.npz") as ohe, np.load(run_dir / "attr.grad_x_input.npz") as attr:
+        assert ohe["arr_0"].shape == attr["arr_0"].shape == (table.shape[0], 4, 60)
+    assert len(list((run_dir / "logos").glob("*.png"))) == 4
+    html = (run_dir / "report.html").read_text()
+    assert "data:image/png;base64," in html and "grad_x_input" in html
+
+    ids = pd.read_csv(run_dir / "scores.tsv", sep="\t")["id"].tolist()[:2]
+    status, out, _ = run(capsys, "logo", run_dir, "--ids", ",".join(ids), "--format", "pdf")
+    assert status == 0
+    pdf = (run_dir / "logos" / "saliency.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2
+
+
+def _assert_clean_failure(status, err, pattern):
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert pattern in lines[0], lines[0]
+
+
+def test_empty_fasta(tmp_path, capsys, model_file):
+    empty = tmp_path / "empty.fa"
+    empty.write_text("")
+    status, _, err = run(capsys, "explain", empty, "--model", model_file, "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "empty")
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_fasta(tmp_path, capsys, model_file):
+    status, _, err = run(capsys, "explain", tmp_path / "nope.fa", "--model", model_file, "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "no such file")
+
+
+def test_not_a_fasta(tmp_path, capsys, model_file):
+    text = tmp_path / "notes.txt"
+    text.write_text("gene\tvalue\nGATA1\t3\n")
+    status, _, err = run(capsys, "explain", text, "--model", model_file, "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "not a FASTA")
+
+
+def test_bad_base_names_record_and_position(tmp_path, capsys, model_file):
+    sequences = random_sequences(3, TINY.input_length)
+    sequences[2] = sequences[2][:9] + "Z" + sequences[2][10:]
+    fasta = write_fasta(tmp_path / "bad.fa", sequences)
+    status, _, err = run(capsys, "explain", fasta, "--model", model_file, "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "'s2' has 'Z' at position 10")
+    assert not (tmp_path / "o").exists()
+
+
+def test_wrong_length_needs_fit(tmp_path, capsys, model_file):
+    fasta = write_fasta(tmp_path / "long.fa", random_sequences(2, TINY.input_length + 7))
+    status, _, err = run(capsys, "explain", fasta, "--model", model_file, "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "--fit")
+    status, _, err = run(capsys, "explain", fasta, "--model", model_file, "--out", tmp_path / "o", "--fit",
+                         "--logos", 0, "--quiet")
+    assert status == 0, err
+    scores = pd.read_csv(tmp_path / "o" / "scores.tsv", sep="\t")
+    assert set(scores["length_fit"]) == {"cropped"} and set(scores["offset"]) == {3}
+
+
+def test_unknown_method_lists_valid_ones(tmp_path, capsys, model_file, good_fasta):
+    status, _, err = run(capsys, "explain", good_fasta, "--model", model_file, "--method", "deeplift",
+                         "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "saliency")
+
+
+def test_unknown_motif_lists_suggestions(tmp_path, capsys, model_file, good_fasta):
+    status, _, err = run(capsys, "explain", good_fasta, "--model", model_file, "--motifs", "GATA99",
+                         "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "GATA99")
+
+
+def test_model_file_that_is_not_a_seqsal_model(tmp_path, capsys, good_fasta):
+    plain = tmp_path / "plain.pt"
+    torch.save({"weights": torch.zeros(3)}, plain)
+    status, _, err = run(capsys, "explain", good_fasta, "--model", plain, "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "plain.pt")
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_pickle_carrying_code_is_refused(tmp_path, capsys, good_fasta):
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps(_Payload()))
+    status, out, err = run(capsys, "explain", good_fasta, "--model", evil, "--out", tmp_path / "o")
+    _assert_clean_failure(status, err, "evil.pt")
+    assert "code ran" not in out
+
+
+def test_labels_that_do_not_match(tmp_path, capsys, good_fasta):
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("id\tlabel\nother1\t1\nother2\t0\n")
+    status, _, err = run(capsys, "train", "--fasta", good_fasta, "--labels", labels, "--out", tmp_path / "m.pt")
+    _assert_clean_failure(status, err, "no label")
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_out_into_foreign_folder(tmp_path, capsys, model_file, good_fasta):
+    foreign = tmp_path / "paper"
+    foreign.mkdir()
+    (foreign / "draft.docx").write_text("do not touch")
+    status, _, err = run(capsys, "explain", good_fasta, "--model", model_file, "--out", foreign)
+    _assert_clean_failure(status, err, "not made by seqsal")
+    assert [p.name for p in foreign.iterdir()] == ["draft.docx"]
