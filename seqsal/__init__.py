@@ -1,7 +1,37 @@
-"""seqsal: explain DNA sequence models and check whether the explanation can be trusted."""
+"""seqsal: explain DNA sequence models and check whether the explanation can be trusted.
+
+The top-level names are loaded on first use, so ``seqsal --version`` and
+``--help`` answer without importing torch and matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from seqsal.errors import SeqsalError
 
 __version__ = "0.1.0"
 
-__all__ = ["SeqsalError", "__version__"]
+_API = {
+    "read_fasta": "seqsal.io",
+    "one_hot": "seqsal.encoding",
+    "decode": "seqsal.encoding",
+    "reverse_complement": "seqsal.encoding",
+    "dinucleotide_shuffle": "seqsal.encoding",
+    "load_model": "seqsal.models",
+    "save_model": "seqsal.models",
+    "predict": "seqsal.models",
+    "attribute": "seqsal.attribution",
+    "plot_logo": "seqsal.plot",
+    "plot_attribution": "seqsal.plot",
+    "explain_fasta": "seqsal.explain",
+}
+
+__all__ = ["SeqsalError", "__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'seqsal' has no attribute {name!r}")

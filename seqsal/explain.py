@@ -264,6 +264,7 @@ def draw_logos(
     for record_id in ids:
         check(record_id in index, f"{bundle.folder}: no record with id {record_id!r}")
     folder = bundle.folder / "logos"
+    folder.mkdir(exist_ok=True)
     paths = []
     for method in methods:
         figures = (_figure(bundle, index[record_id], method, motifs) for record_id in ids)

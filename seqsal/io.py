@@ -15,7 +15,7 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import IO, Iterable, Iterator, NamedTuple, Sequence
 
@@ -153,25 +153,30 @@ def labels_for(records: Sequence[Record], labels: pd.DataFrame, source: PathLike
     )
     values = labels.loc[ids, target_columns(labels)]
     try:
-        return values.to_numpy(dtype=np.float32)
+        return np.array(values.to_numpy(dtype=np.float32))  # a writable copy for torch
     except ValueError:
         raise SeqsalError(f"{source}: label columns must be numeric") from None
 
 
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only if the block succeeds.
+
+    The temporary file sits in the destination folder so the rename is atomic
+    (same file system), and is created with mode 0o666 so the user's umask
+    applies as it would to a plain ``open``.  On any error it is removed and an
+    existing ``path`` is left untouched.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    temp = Path(temp_name)
+    check(path.parent.is_dir(), f"directory {str(path.parent)!r} does not exist; create it before writing")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+    os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         yield temp
         os.replace(temp, path)
-    finally:
-        if temp.exists():
-            temp.unlink()
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def write_text(path: PathLike, text: str) -> None:

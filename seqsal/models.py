@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -29,6 +28,7 @@ from torch import nn
 
 import seqsal
 from seqsal.errors import SeqsalError, check
+from seqsal.io import atomic_path
 
 FORMAT = "seqsal-model"
 FORMAT_VERSION = 1
@@ -299,16 +299,8 @@ def save_model(model: EnhancerCNN, path: str | os.PathLike, metadata: dict[str, 
         "state_dict": {key: value.detach().cpu().clone() for key, value in model.state_dict().items()},
         "metadata": _plain(model.metadata if metadata is None else metadata, "metadata"),
     }
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        torch.save(payload, stream)
     return path
 
 

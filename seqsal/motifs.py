@@ -88,12 +88,19 @@ class Motif:
         object.__setattr__(self, "pwm", matrix)
 
     def __eq__(self, other: object) -> bool:
+        # Tolerant comparison: renormalising a matrix (e.g. after two reverse
+        # complements) may change the last bit of an entry.
         if not isinstance(other, Motif):
             return NotImplemented
-        return self.id == other.id and self.name == other.name and np.array_equal(self.pwm, other.pwm)
+        return (
+            self.id == other.id
+            and self.name == other.name
+            and self.pwm.shape == other.pwm.shape
+            and np.allclose(self.pwm, other.pwm, rtol=0, atol=1e-12)
+        )
 
     def __hash__(self) -> int:
-        return hash((self.id, self.name, self.pwm.tobytes()))
+        return hash((self.id, self.name, self.pwm.shape))
 
     def __repr__(self) -> str:
         return f"Motif(id={self.id!r}, name={self.name!r}, width={self.width})"
@@ -198,7 +205,9 @@ class MotifDatabase:
 
         MEME files (first line ``MEME version``) go through Biopython's
         ``minimal`` parser, which keeps only the matrix id; the TF names are
-        paired back from the ``MOTIF <id> <name>`` lines, in file order.  Any
+        paired back from the ``MOTIF <id> <name>`` lines, in file order.
+        Biopython rebuilds counts as ``round(p * nsites)``, so probabilities
+        come back to within ``0.5 / nsites`` of the file's values.  Any
         other file must be JASPAR (``>MA0139.1 CTCF`` headers followed by four
         count rows, with or without ``A [ ... ]`` brackets).
 

@@ -16,11 +16,9 @@ same sequence share an x axis exactly.
 from __future__ import annotations
 
 import os
-import secrets
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import logomaker
 import matplotlib.pyplot as plt
@@ -33,6 +31,7 @@ from matplotlib.figure import Figure
 
 from seqsal.encoding import ALPHABET
 from seqsal.errors import check
+from seqsal.io import atomic_path
 
 #: Colours shared by the track and the heatmap's colour map ends, so that
 #: "positive" and "negative" read the same in every panel.
@@ -90,11 +89,11 @@ def _tick_spacing(length: int) -> int:
         magnitude *= 10
 
 
-def _style_position_axis(ax: Axes, start: int, length: int, label: bool = True) -> None:
+def _style_position_axis(ax: Axes, start: int, length: int) -> None:
     """Put 1-based position ticks on ``ax``: the first position, then round multiples.
 
     The first position is always labelled so a reader sees where numbering
-    starts; it is dropped only when a round tick would crowd it.
+    starts; a round tick that would crowd it is left out instead.
     """
     first = start + 1
     last = start + length
@@ -104,19 +103,22 @@ def _style_position_axis(ax: Axes, start: int, length: int, label: bool = True) 
     ax.set_xticks(ticks)
     ax.set_xticklabels([str(t) for t in ticks])
     ax.set_xlim(first - 0.5, last + 0.5)
-    if label:
-        ax.set_xlabel("position (bp)")
+    ax.set_xlabel("position (bp)")
 
 
-def _new_axes(length: int, height: float) -> Axes:
-    """A new single-panel figure whose width grows with sequence length.
+def _figure_width(length: int) -> float:
+    """Figure width in inches for ``length`` positions.
 
     About one inch per 12 bp keeps letters of a 249-bp enhancer distinct at
     150 dpi; the cap keeps very long inputs printable (zoom into a window for
     base-level detail there).
     """
-    width = float(np.clip(length / 12, 6, 22))
-    _, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    return float(np.clip(length / 12, 7, 22))
+
+
+def _new_axes(length: int, height: float) -> Axes:
+    """A new single-panel figure, as wide as the sequence needs."""
+    _, ax = plt.subplots(figsize=(_figure_width(length), height), layout="constrained")
     return ax
 
 
@@ -447,12 +449,11 @@ def plot_attribution(
     )
     projected = scores * encoding
     length = scores.shape[1]
-    width = float(np.clip(length / 12, 7, 22))
     fig, (logo_ax, heat_ax, track_ax) = plt.subplots(
         3,
         1,
         sharex=True,
-        figsize=(width, 5.8),
+        figsize=(_figure_width(length), 5.8),
         height_ratios=(2.6, 1.2, 1.2),
         layout="constrained",
     )
@@ -583,25 +584,6 @@ def _figure_format(path: Path, format: str | None) -> str:
     return chosen
 
 
-@contextmanager
-def _atomic_output(path: Path) -> Iterator[str]:
-    """Yield a temporary file name beside ``path``; rename it over ``path`` only on success.
-
-    The temporary file lives in the target directory so the rename is atomic
-    (same file system), and is created with mode 0o666 so the umask applies as
-    it would to a plain ``open``.  On any error it is removed.
-    """
-    check(path.parent.is_dir(), f"directory {str(path.parent)!r} does not exist; create it before saving")
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    try:
-        yield str(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
 def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None) -> Path:
     """Save ``fig`` as PNG (150 dpi), SVG or PDF, atomically.
 
@@ -627,7 +609,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None)
     """
     path = Path(path)
     chosen = _figure_format(path, format)
-    with _atomic_output(path) as temporary:
+    with atomic_path(path) as temporary:
         fig.savefig(temporary, format=chosen, dpi=_PNG_DPI, bbox_inches="tight")
     return path
 
@@ -652,7 +634,7 @@ def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike) -> int:
     """
     path = Path(path)
     pages = 0
-    with _atomic_output(path) as temporary:
+    with atomic_path(path) as temporary:
         with PdfPages(temporary) as pdf:
             for fig in figures:
                 try:

@@ -15,7 +15,6 @@ import html
 import io
 import numbers
 import os
-import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from seqsal.errors import check
+from seqsal.io import atomic_path
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _FIGURE_DPI = 110
@@ -196,14 +196,8 @@ class Report:
         complete.  Returns ``path``.
         """
         path = Path(path)
-        check(path.parent.is_dir(), f"directory {str(path.parent)!r} does not exist; create it before writing")
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
+        with atomic_path(path) as temporary:
             temporary.write_text(self.to_html(), encoding="utf-8")
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
         return path
 
 
