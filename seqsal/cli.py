@@ -96,7 +96,7 @@ def _train(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     model = EnhancerCNN(config)
     started = time.time()
-    result = fit(model, train_set.X, train_set.y, valid_set.X, valid_set.y, lr=args.lr,
+    result = fit(model, train_set.X, train_set.y, valid_set.X, valid_set.y, lr=args.lr, weight_decay=args.weight_decay,
                  batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
                  random_state=args.seed, device=args.device, progress=not args.quiet)
     metadata = {
@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
     fitting.add_argument("--patience", type=int, default=4, help="early-stopping patience (default 4)")
     fitting.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    fitting.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay (default 0)")
     fitting.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
     fitting.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--out", required=True, help="model file to write (.pt)")

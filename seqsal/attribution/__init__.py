@@ -9,6 +9,7 @@ sequence shows and what Captum's ``InputXGradient`` returns.
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 import numpy as np
@@ -16,7 +17,15 @@ import torch
 from torch import nn
 
 from seqsal.attribution.base import OUTPUTS, as_onehot_array, resolve_target
-from seqsal.attribution.gradients import correct_gradient, gradient, saliency
+from seqsal.attribution.gradients import (
+    completeness_gap,
+    correct_gradient,
+    gradient,
+    integrated_gradients,
+    saliency,
+    smoothgrad,
+    smoothgrad_sq,
+)
 from seqsal.errors import check
 from seqsal.models import resolve_device
 
@@ -26,6 +35,9 @@ METHODS: dict[str, Method] = {
     "gradient": gradient,
     "saliency": saliency,
     "grad_x_input": gradient,
+    "smoothgrad": smoothgrad,
+    "smoothgrad_sq": smoothgrad_sq,
+    "integrated_gradients": integrated_gradients,
 }
 
 
@@ -40,6 +52,7 @@ def attribute(
     hypothetical: bool = False,
     batch_size: int = 128,
     device: str | torch.device | None = None,
+    **options: object,
 ) -> np.ndarray:
     """Attribute a model's output to every base of one-hot sequences.
 
@@ -65,6 +78,10 @@ def attribute(
         Sequences per forward/backward pass; results do not depend on it.
     device
         Where to compute; CUDA when available by default.
+    **options
+        Method-specific settings, e.g. ``steps`` and ``baseline`` for
+        ``integrated_gradients`` or ``n_samples`` and ``sigma`` for
+        ``smoothgrad``; see each method's docstring.
 
     Returns
     -------
@@ -74,7 +91,12 @@ def attribute(
     check(method in METHODS, f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     check(output in OUTPUTS, f"unknown output {output!r}; choose one of {list(OUTPUTS)}")
     onehot = as_onehot_array(X)
-    scores = METHODS[method](
+    function = METHODS[method]
+    accepted = method_options(method)
+    for name in options:
+        check(name in accepted, f"method {method!r} has no option {name!r}; "
+                                f"its options are {', '.join(accepted) or 'none'}")
+    scores = function(
         model,
         onehot,
         target=resolve_target(model, target),
@@ -82,8 +104,19 @@ def attribute(
         correct=correct,
         batch_size=batch_size,
         device=resolve_device(device),
+        **options,
     )
     return scores if hypothetical else scores * onehot
+
+
+_COMMON = ("target", "output", "correct", "batch_size", "device")
+
+
+def method_options(method: str) -> tuple[str, ...]:
+    """The method-specific keyword options a method accepts, beyond the common ones."""
+    check(method in METHODS, f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    parameters = inspect.signature(METHODS[method]).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in _COMMON)
 
 
 def per_position(projected: np.ndarray) -> np.ndarray:
@@ -91,4 +124,4 @@ def per_position(projected: np.ndarray) -> np.ndarray:
     return projected.sum(axis=-2)
 
 
-__all__ = ["METHODS", "attribute", "correct_gradient", "per_position"]
+__all__ = ["METHODS", "attribute", "completeness_gap", "correct_gradient", "method_options", "per_position"]
