@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from seqsal.attribution.base import OUTPUTS, as_onehot_array, resolve_target
+from seqsal.attribution.cam import cam, grad_cam
 from seqsal.attribution.gradients import (
     completeness_gap,
     correct_gradient,
@@ -38,6 +39,8 @@ METHODS: dict[str, Method] = {
     "smoothgrad": smoothgrad,
     "smoothgrad_sq": smoothgrad_sq,
     "integrated_gradients": integrated_gradients,
+    "grad_cam": grad_cam,
+    "cam": cam,
 }
 
 
