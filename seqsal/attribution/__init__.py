@@ -18,6 +18,7 @@ from torch import nn
 
 from seqsal.attribution.base import OUTPUTS, as_onehot_array, resolve_target
 from seqsal.attribution.cam import cam, grad_cam
+from seqsal.attribution.captum_methods import deeplift_shap, kernel_shap, lime
 from seqsal.attribution.gradients import (
     completeness_gap,
     correct_gradient,
@@ -41,6 +42,9 @@ METHODS: dict[str, Method] = {
     "integrated_gradients": integrated_gradients,
     "grad_cam": grad_cam,
     "cam": cam,
+    "deeplift_shap": deeplift_shap,
+    "lime": lime,
+    "kernel_shap": kernel_shap,
 }
 
 
