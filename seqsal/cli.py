@@ -143,34 +143,49 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------- explain
+def _method_options(args: argparse.Namespace) -> dict:
+    """Method options the user set explicitly (None means: the method's own default)."""
+    names = ("steps", "baseline", "n_references", "n_samples", "sigma", "layer", "window", "start", "end")
+    options = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    if args.seed is not None:
+        options["random_state"] = args.seed
+    return options
+
+
 def _explain(args: argparse.Namespace) -> None:
     from seqsal.explain import ExplainSettings, explain_fasta, parse_methods
 
     settings = ExplainSettings(
         methods=parse_methods(args.method), target=args.target, output=args.output, correct=args.correct,
         fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
-        motif_db=args.motif_db, logo_format=args.logo_format,
+        motif_db=args.motif_db, logo_format=args.logo_format, options=_method_options(args),
     )
     bundle = explain_fasta(args.fasta, args.model, args.out, settings, device=args.device,
-                           progress=not args.quiet)
-    print(f"explained {len(bundle.ids)} sequences with {', '.join(settings.methods)}; "
-          f"wrote {bundle.folder}/ (report.html, scores.tsv, ohe.npz, attr.*.npz, logos/)", file=sys.stderr)
+                           progress=not args.quiet, resume=args.resume)
+    print(f"explained {len(bundle.scores)} sequences with {', '.join(settings.methods)}; "
+          f"wrote {bundle.folder}/ (report.html, scores.tsv, ohe, attr.*, logos/)", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- logo
 def _logo(args: argparse.Namespace) -> None:
-    from seqsal.explain import draw_logos, load_bundle
-    from seqsal.motifs import MotifDatabase
+    from seqsal.bundle import load_bundle
+    from seqsal.explain import _load_motifs, bundle_logo_items, draw_logos
 
     bundle = load_bundle(args.bundle)
     ids = list(args.ids) if args.ids else bundle.ids[: args.top]
-    motifs = []
-    if args.motifs:
-        database = MotifDatabase.from_file(args.motif_db) if args.motif_db else MotifDatabase.default()
-        motifs = list(database.get_many(args.motifs))
-    paths = draw_logos(bundle, ids, methods=args.method, motifs=motifs, fmt=args.format)
+    methods = list(args.method) if args.method else list(bundle.attributions)
+    items = {method: bundle_logo_items(bundle, ids, method) for method in methods}
+    motifs = _load_motifs(args.motifs or (), args.motif_db)
+    paths = draw_logos(bundle.folder, items, motifs=motifs, fmt=args.format,
+                       correct=bool(bundle.manifest["settings"].get("correct")))
     for path in paths:
         print(path)
+
+
+def _method_names() -> list[str]:
+    from seqsal.attribution import METHODS
+
+    return list(METHODS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,8 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
     explain.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
     explain.add_argument("--method", default="saliency,grad_x_input",
-                         help="comma-separated methods: gradient, saliency, grad_x_input "
-                              "(default saliency,grad_x_input)")
+                         help="comma-separated methods: " + ", ".join(_method_names())
+                              + " (default saliency,grad_x_input)")
     explain.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
     explain.add_argument("--target", default="0", help="output to explain: index or name (default 0)")
     explain.add_argument("--output", choices=("logit", "probability"), default="logit",
@@ -268,6 +283,24 @@ def build_parser() -> argparse.ArgumentParser:
                          help="known motifs to box on logos, by TF name or matrix id, e.g. GATA1,CTCF")
     explain.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
     explain.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
+    explain.add_argument("--resume", action="store_true",
+                         help="continue an interrupted run in --out from its last finished batch")
+    options = explain.add_argument_group(
+        "method options", "each applies to the methods that have it; unset means the method's default")
+    options.add_argument("--steps", type=int, help="integrated_gradients: path steps (default 50)")
+    options.add_argument("--baseline", choices=("zeros", "uniform", "shuffle"),
+                         help="integrated_gradients: reference (default zeros)")
+    options.add_argument("--n-references", type=int,
+                         help="integrated_gradients with shuffle, deeplift_shap: shuffled references (default 10)")
+    options.add_argument("--n-samples", type=int,
+                         help="smoothgrad(_sq): noisy copies (default 25); lime/kernel_shap: samples (default 200)")
+    options.add_argument("--sigma", type=float, help="smoothgrad(_sq): noise sd as a fraction of the input "
+                                                     "range (default 0.15)")
+    options.add_argument("--layer", help="grad_cam: Conv1d layer by index or module name (default: the last)")
+    options.add_argument("--window", type=int, help="lime/kernel_shap: bases per feature window (default 10)")
+    options.add_argument("--start", type=int, help="ism: first position to mutate (0-based, default 0)")
+    options.add_argument("--end", type=int, help="ism: stop before this position (default: the length)")
+    options.add_argument("--seed", type=int, help="seed of noise and shuffled references (default 0)")
     _add_device(explain)
     explain.set_defaults(func=_explain)
 

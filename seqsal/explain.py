@@ -1,19 +1,29 @@
-"""The explain pipeline: FASTA in, an attribution bundle out.
+"""The explain pipeline: FASTA in, an attribution bundle out, streaming and resumable.
 
 A bundle is a folder that tfmodisco-lite, a plotting script and a lab report
 can all read:
 
-``ohe.npz``                 one-hot sequences ``(N, 4, L)``, key ``arr_0``
-``attr.<method>.npz``       hypothetical scores ``(N, 4, L)``, key ``arr_0``
+``ohe.npz|npy``             one-hot sequences ``(N, 4, L)``, key ``arr_0``
+``attr.<method>.npz|npy``   hypothetical scores ``(N, 4, L)``, key ``arr_0``
+``prediction.npy``          logits ``(N, T)``
 ``scores.tsv``              id, prediction, how each sequence was fitted, top positions
 ``logos/``                  stacked logo figures of the top-K sequences
 ``report.html``             one self-contained page with settings, predictions and logos
 ``manifest.json``           versions, hashes, method parameters; ``complete`` is
                             false until every other file is written
+
+Memory stays one batch wide: records stream from the FASTA, results go
+straight to disk, and the score table is written in chunks.  After every batch
+the manifest records how many sequences are done, so ``resume=True``
+continues an interrupted run from there; per-sequence random streams (noise,
+shuffled references) are seeded by the sequence's index, so a resumed run
+gives the same numbers as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
@@ -29,10 +39,11 @@ from tqdm import tqdm
 
 import seqsal
 from seqsal import io
-from seqsal.attribution import METHODS, attribute, per_position
+from seqsal.attribution import METHODS, attribute, method_options, per_position
 from seqsal.attribution.base import resolve_target
+from seqsal.bundle import NPZ_MAX_SEQUENCES, ArrayStore, Bundle, load_bundle, to_npz
 from seqsal.datasets import check_length, encode_records
-from seqsal.encoding import encode_indices
+from seqsal.encoding import encode_indices, fit_length
 from seqsal.errors import check
 from seqsal.models import EnhancerCNN, default_model_path, load_model, predict
 from seqsal.motifs import Motif, MotifDatabase, scan
@@ -40,6 +51,7 @@ from seqsal.plot import plot_attribution, save_figure, save_pdf_pages
 from seqsal.report import Report
 
 N_TOP_POSITIONS = 5
+REPORT_ROWS = 200
 
 
 @dataclass
@@ -56,19 +68,17 @@ class ExplainSettings:
     motifs: tuple[str, ...] = ()
     motif_db: str | None = None
     logo_format: str = "png"
-    extra: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
-class Bundle:
-    """An explain bundle read back from disk."""
+class LogoItem:
+    """What one stacked logo figure needs."""
 
-    folder: Path
-    ids: list[str]
+    record_id: str
     onehot: np.ndarray
-    attributions: dict[str, np.ndarray]
-    scores: pd.DataFrame
-    manifest: dict
+    hypothetical: np.ndarray
+    prediction: float
 
 
 def parse_methods(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -80,11 +90,26 @@ def parse_methods(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _load_motifs(settings: ExplainSettings) -> list[Motif]:
-    if not settings.motifs:
+def _check_options(settings: ExplainSettings) -> None:
+    accepted = {name for method in settings.methods for name in method_options(method)}
+    for name in settings.options:
+        check(name in accepted, f"option {name!r} applies to none of the methods {list(settings.methods)}")
+
+
+def _options_for(method: str, settings: ExplainSettings, offset: int) -> dict:
+    """The run's options that ``method`` accepts, with the batch's global offset for seeding."""
+    accepted = method_options(method)
+    options = {k: v for k, v in settings.options.items() if k in accepted}
+    if "offset" in accepted:
+        options["offset"] = offset
+    return options
+
+
+def _load_motifs(names: Sequence[str], motif_db: str | None) -> list[Motif]:
+    if not names:
         return []
-    database = MotifDatabase.from_file(settings.motif_db) if settings.motif_db else MotifDatabase.default()
-    return list(database.get_many(settings.motifs))
+    database = MotifDatabase.from_file(motif_db) if motif_db else MotifDatabase.default()
+    return list(database.get_many(names))
 
 
 def validate_fasta(fasta: Path, length: int, fit: bool) -> int:
@@ -101,13 +126,6 @@ def validate_fasta(fasta: Path, length: int, fit: bool) -> int:
     return n_records
 
 
-def _top_positions(projected: np.ndarray, offsets: np.ndarray) -> list[str]:
-    """1-based positions in the *original* sequence of the strongest per-position scores."""
-    scores = np.abs(per_position(projected))
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :N_TOP_POSITIONS]
-    return [",".join(str(int(p) + int(o) + 1) for p in row) for row, o in zip(top, offsets)]
-
-
 def explain_fasta(
     fasta: str | Path,
     model: str | Path | EnhancerCNN,
@@ -116,6 +134,7 @@ def explain_fasta(
     *,
     device: str | torch.device | None = None,
     progress: bool = True,
+    resume: bool = False,
 ) -> Bundle:
     """Explain every record of ``fasta`` and write a bundle into ``out``.
 
@@ -128,67 +147,109 @@ def explain_fasta(
     out
         Output folder; must be new, empty, or an earlier seqsal output.
     settings
-        Methods, target and plotting options; defaults explain with saliency
-        and gradient × input.
+        Methods, target, method options and plotting options; the defaults
+        explain with saliency and gradient × input.
     device
         Where to compute; CUDA when available by default.
     progress
-        Show a progress bar on stderr (only when it is a terminal).
+        Show a progress bar with sequences/second on stderr (only on a terminal).
+    resume
+        Continue an interrupted run in ``out`` with the same input, model and
+        settings from its last finished batch.
     """
     settings = settings or ExplainSettings()
     settings.methods = parse_methods(settings.methods)
+    _check_options(settings)
     fasta = Path(fasta)
     loaded = load_model(model)
-    motifs = _load_motifs(settings)
+    target = resolve_target(loaded, settings.target)
+    motifs = _load_motifs(settings.motifs, settings.motif_db)
     length = loaded.config.input_length
-    n_records = validate_fasta(fasta, length, settings.fit)
-    folder = io.prepare_output_dir(out)
-    manifest = _manifest(fasta, model, loaded, settings)
-    io.write_json(folder / io.MANIFEST, manifest)
+    n = validate_fasta(fasta, length, settings.fit)
+    manifest = _manifest(fasta, model, loaded, settings, n)
+    folder, done = _start(out, manifest, resume)
 
-    ids: list[str] = []
-    onehots, logits, fits = [], [], []
-    hypothetical: dict[str, list[np.ndarray]] = {m: [] for m in settings.methods}
-    bar = tqdm(total=n_records, unit="seq", desc="explain", disable=not (progress and sys.stderr.isatty()))
+    shape = (n, 4, length)
+    stores = {
+        "ohe": ArrayStore(folder / "ohe.npy", shape, create=done == 0),
+        "prediction": ArrayStore(folder / "prediction.npy", (n, loaded.config.n_outputs), create=done == 0),
+        **{m: ArrayStore(folder / f"attr.{m}.npy", shape, create=done == 0) for m in settings.methods},
+    }
+    records = itertools.islice(io.iter_records(fasta), done, None)
+    bar = tqdm(total=n, initial=done, unit="seq", desc="explain", smoothing=0.1,
+               disable=not (progress and sys.stderr.isatty()))
     with bar:
-        for records in io.iter_batches(io.iter_records(fasta), settings.batch_size):
-            X, batch_fits = encode_records(records, length, settings.fit)
-            ids.extend(r.id for r in records)
-            fits.extend(batch_fits)
-            onehots.append(X)
-            logits.append(predict(loaded, X, batch_size=settings.batch_size, device=device))
+        for batch in io.iter_batches(records, settings.batch_size):
+            X, _ = encode_records(batch, length, settings.fit)
+            stores["ohe"].write(done, X)
+            stores["prediction"].write(done, predict(loaded, X, batch_size=settings.batch_size, device=device))
             for method in settings.methods:
-                hypothetical[method].append(
-                    attribute(loaded, X, method, settings.target, output=settings.output,
-                              correct=settings.correct, hypothetical=True,
-                              batch_size=settings.batch_size, device=device)
-                )
-            bar.update(len(records))
+                scores = attribute(loaded, X, method, target, output=settings.output, correct=settings.correct,
+                                   hypothetical=True, batch_size=settings.batch_size, device=device,
+                                   **_options_for(method, settings, done))
+                stores[method].write(done, scores)
+            done += len(batch)
+            manifest["n_done"] = done
+            io.write_json(folder / io.MANIFEST, manifest)
+            bar.update(len(batch))
 
-    onehot = np.concatenate(onehots)
-    attributions = {m: np.concatenate(parts) for m, parts in hypothetical.items()}
-    scores = _score_table(loaded, ids, np.concatenate(logits), fits, onehot, attributions, settings)
-    io.write_npz(folder / "ohe.npz", onehot)
-    for method, values in attributions.items():
-        io.write_npz(folder / f"attr.{method}.npz", values)
-    io.write_table(folder / "scores.tsv", scores)
+    predictions = stores["prediction"].read(0, n)[:, target]
+    _write_scores(folder / "scores.tsv", fasta, stores, predictions, loaded, settings)
 
-    bundle = Bundle(folder, ids, onehot, attributions, scores, manifest)
-    top_ids = scores.sort_values("prediction", ascending=False, kind="stable")["id"].head(settings.n_logos)
-    logo_paths = draw_logos(bundle, list(top_ids), motifs=motifs, fmt=settings.logo_format)
-    write_report(bundle, logo_paths)
-    manifest.update(complete=True, n_sequences=len(ids),
-                    finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    top = np.argsort(-predictions, kind="stable")[: settings.n_logos]
+    ids = _ids_at(fasta, top)
+    if loaded.config.task == "classification":
+        predictions = 1.0 / (1.0 + np.exp(-predictions))
+    items = {
+        m: [LogoItem(ids[i], stores["ohe"].read(i, i + 1)[0], stores[m].read(i, i + 1)[0], float(predictions[i]))
+            for i in top]
+        for m in settings.methods
+    }
+    logo_paths = draw_logos(folder, items, motifs=motifs, fmt=settings.logo_format, correct=settings.correct)
+    write_report(folder, manifest, _top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths)
+    if n <= NPZ_MAX_SEQUENCES:
+        for name in ("ohe", *(f"attr.{m}" for m in settings.methods)):
+            to_npz(folder / f"{name}.npy")
+    manifest["files"] = _file_names(folder, settings.methods)
+    manifest.update(complete=True, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     io.write_json(folder / io.MANIFEST, manifest)
-    return bundle
+    return load_bundle(folder)
 
 
-def _manifest(fasta: Path, source, model: EnhancerCNN, settings: ExplainSettings) -> dict:
+_RESUME_KEYS = ("input", "model", "settings", "n_sequences")
+
+
+def _start(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, int]:
+    """Create the output folder, or reopen an unfinished run when resuming; returns (folder, n_done)."""
+    folder = io.prepare_output_dir(out)
+    previous = io.read_manifest(folder) if (folder / io.MANIFEST).is_file() else None
+    if resume:
+        check(previous is not None and not previous.get("complete"),
+              f"--resume: {folder} holds no unfinished explain run to continue")
+        for key in _RESUME_KEYS:
+            check(_comparable(previous.get(key)) == _comparable(manifest[key]),
+                  f"--resume: the {key} differ from the interrupted run in {folder}; "
+                  "resume with the same input, model and options, or start a new folder")
+        manifest["started"] = previous["started"]
+        return folder, int(previous.get("n_done", 0))
+    check(previous is None or previous.get("complete") or previous.get("kind") != "explain",
+          f"{folder} holds an unfinished explain run; continue it with --resume or choose a new folder")
+    return folder, 0
+
+
+def _comparable(value):
+    """JSON round trip, so tuples and lists compare equal."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _manifest(fasta: Path, source, model: EnhancerCNN, settings: ExplainSettings, n: int) -> dict:
     model_path = None if isinstance(source, EnhancerCNN) else _model_file(source)
     return {
         "tool": "seqsal",
         "kind": "explain",
         "complete": False,
+        "n_sequences": n,
+        "n_done": 0,
         "seqsal_version": seqsal.__version__,
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
@@ -202,8 +263,6 @@ def _manifest(fasta: Path, source, model: EnhancerCNN, settings: ExplainSettings
             "metadata": getattr(model, "metadata", {}),
         },
         "settings": asdict(settings),
-        "files": {"onehot": "ohe.npz", "attributions": {m: f"attr.{m}.npz" for m in settings.methods},
-                  "scores": "scores.tsv", "report": "report.html"},
         "score_kind": "hypothetical; projected = hypothetical * one-hot",
     }
 
@@ -212,117 +271,148 @@ def _model_file(source: str | Path) -> Path:
     return default_model_path() if str(source) == "default" else Path(source)
 
 
-def _score_table(model, ids, logits, fits, onehot, attributions, settings) -> pd.DataFrame:
-    target = resolve_target(model, settings.target)
-    table = pd.DataFrame({"id": ids, "prediction": logits[:, target]})
-    if model.config.task == "classification":
-        table["probability"] = 1.0 / (1.0 + np.exp(-table["prediction"].to_numpy()))
-    table["length_fit"] = [f.action for f in fits]
-    table["original_length"] = [f.original_length for f in fits]
-    table["offset"] = [f.offset for f in fits]
-    offsets = table["offset"].to_numpy()
-    for method, values in attributions.items():
-        table[f"top_positions.{method}"] = _top_positions(values * onehot, offsets)
-    return table
+def _file_names(folder: Path, methods: Sequence[str]) -> dict:
+    def name(stem: str) -> str:
+        return f"{stem}.npz" if (folder / f"{stem}.npz").is_file() else f"{stem}.npy"
+
+    return {"onehot": name("ohe"), "attributions": {m: name(f"attr.{m}") for m in methods},
+            "prediction": "prediction.npy", "scores": "scores.tsv", "report": "report.html"}
 
 
-def load_bundle(folder: str | Path) -> Bundle:
-    """Read an explain bundle back; refuses folders that are not complete seqsal bundles."""
-    folder = Path(folder)
-    manifest = io.read_manifest(folder)
-    check(manifest.get("kind") == "explain", f"{folder}: not an explain bundle")
-    check(manifest.get("complete"), f"{folder}: the explain run did not finish; run it again")
-    scores = pd.read_csv(folder / "scores.tsv", sep="\t", dtype={"id": str})
-    with np.load(folder / "ohe.npz") as data:
-        onehot = data["arr_0"]
-    attributions = {}
-    for method, name in manifest["files"]["attributions"].items():
-        with np.load(folder / name) as data:
-            attributions[method] = data["arr_0"]
-    return Bundle(folder, list(scores["id"]), onehot, attributions, scores, manifest)
+def _write_scores(path: Path, fasta: Path, stores: dict, predictions: np.ndarray, model: EnhancerCNN,
+                  settings: ExplainSettings) -> None:
+    """Write ``scores.tsv`` chunk by chunk from the stored arrays and a second pass over the FASTA."""
+    classification = model.config.task == "classification"
+    with io.atomic_path(path) as temp, open(temp, "w") as handle:
+        start = 0
+        for chunk in io.iter_batches(io.iter_records(fasta), 4096):
+            stop = start + len(chunk)
+            fits = [fit_length(r.sequence, model.config.input_length)[1] for r in chunk]
+            table = pd.DataFrame({"id": [r.id for r in chunk], "prediction": predictions[start:stop]})
+            if classification:
+                table["probability"] = 1.0 / (1.0 + np.exp(-table["prediction"].to_numpy()))
+            table["length_fit"] = [f.action for f in fits]
+            table["original_length"] = [f.original_length for f in fits]
+            table["offset"] = offsets = np.array([f.offset for f in fits])
+            onehot = stores["ohe"].read(start, stop)
+            for method in settings.methods:
+                projected = stores[method].read(start, stop) * onehot
+                table[f"top_positions.{method}"] = _top_positions(projected, offsets)
+            table.to_csv(handle, sep="\t", index=False, header=start == 0, float_format="%.6g")
+            start = stop
+
+
+def _top_positions(projected: np.ndarray, offsets: np.ndarray) -> list[str]:
+    """1-based positions in the *original* sequence of the strongest per-position scores."""
+    scores = np.abs(per_position(projected))
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :N_TOP_POSITIONS]
+    return [",".join(str(int(p) + int(o) + 1) for p in row) for row, o in zip(top, offsets)]
+
+
+def _top_rows(path: Path, n_rows: int) -> pd.DataFrame:
+    """The ``n_rows`` highest predictions of a score table, read in chunks."""
+    best = None
+    for chunk in pd.read_csv(path, sep="\t", dtype={"id": str}, chunksize=50_000):
+        best = chunk if best is None else pd.concat([best, chunk])
+        best = best.nlargest(n_rows, "prediction", keep="first")
+    return best.reset_index(drop=True)
+
+
+def _ids_at(fasta: Path, indices: np.ndarray) -> dict[int, str]:
+    """Record ids at the given positions of the FASTA, in one pass."""
+    wanted = set(int(i) for i in indices)
+    return {i: record.id for i, record in enumerate(io.iter_records(fasta)) if i in wanted}
+
+
+def bundle_logo_items(bundle: Bundle, ids: Sequence[str], method: str) -> list[LogoItem]:
+    """Logo inputs for ``ids`` from a finished bundle."""
+    check(method in bundle.attributions,
+          f"{bundle.folder}: has no attributions for {method!r}; it has {list(bundle.attributions)}")
+    index = {record_id: i for i, record_id in enumerate(bundle.scores["id"])}
+    items = []
+    for record_id in ids:
+        check(record_id in index, f"{bundle.folder}: no record with id {record_id!r}")
+        row = bundle.scores.iloc[index[record_id]]
+        prediction = row["probability"] if "probability" in row else row["prediction"]
+        i = index[record_id]
+        items.append(LogoItem(record_id, np.asarray(bundle.onehot[i]), np.asarray(bundle.attributions[method][i]),
+                              float(prediction)))
+    return items
 
 
 def draw_logos(
-    bundle: Bundle,
-    ids: Sequence[str],
+    folder: Path,
+    items: dict[str, list[LogoItem]],
     *,
-    methods: Sequence[str] | None = None,
     motifs: Sequence[Motif] = (),
     fmt: str = "png",
+    correct: bool = False,
 ) -> list[Path]:
-    """Draw the stacked logo figure of each id under each method into ``<bundle>/logos``.
+    """Draw a stacked logo figure per item and method into ``<folder>/logos``.
 
     PNG and SVG give one file per id and method; PDF gives one multi-page file
     per method, the format for a supplement with many sequences.
     """
     check(fmt in ("png", "svg", "pdf"), f"unknown logo format {fmt!r}; choose png, svg or pdf")
-    methods = list(methods or bundle.attributions)
-    for method in methods:
-        check(method in bundle.attributions,
-              f"{bundle.folder}: has no attributions for {method!r}; it has {list(bundle.attributions)}")
-    index = {record_id: i for i, record_id in enumerate(bundle.ids)}
-    for record_id in ids:
-        check(record_id in index, f"{bundle.folder}: no record with id {record_id!r}")
-    folder = bundle.folder / "logos"
-    folder.mkdir(exist_ok=True)
+    logos = folder / "logos"
+    logos.mkdir(exist_ok=True)
     paths = []
-    for method in methods:
-        figures = (_figure(bundle, index[record_id], method, motifs) for record_id in ids)
+    for method, method_items in items.items():
+        if not method_items:
+            continue
+        label = f"{method} (corrected)" if correct else method
+        figures = (_figure(item, label, motifs) for item in method_items)
         if fmt == "pdf":
-            path = folder / f"{method}.pdf"
+            path = logos / f"{method}.pdf"
             save_pdf_pages(figures, path)
             paths.append(path)
             continue
-        for record_id, figure in zip(ids, figures):
-            path = folder / f"{_safe_name(record_id)}.{method}.{fmt}"
+        for item, figure in zip(method_items, figures):
+            path = logos / f"{_safe_name(item.record_id)}.{method}.{fmt}"
             save_figure(figure, path)
             plt.close(figure)
             paths.append(path)
     return paths
 
 
-def _figure(bundle: Bundle, i: int, method: str, motifs: Sequence[Motif]):
-    row = bundle.scores.iloc[i]
-    onehot = bundle.onehot[i]
-    hits = scan(onehot[None], motifs) if motifs else []
-    prediction = row["probability"] if "probability" in row else row["prediction"]
-    correct = bundle.manifest["settings"].get("correct")
-    label = f"{method} (corrected)" if correct else method
-    return plot_attribution(bundle.attributions[method][i], onehot, record_id=str(row["id"]),
-                            prediction=float(prediction), method=label, motif_hits=hits)
+def _figure(item: LogoItem, label: str, motifs: Sequence[Motif]):
+    hits = scan(item.onehot[None], motifs) if motifs else []
+    return plot_attribution(item.hypothetical, item.onehot, record_id=item.record_id,
+                            prediction=item.prediction, method=label, motif_hits=hits)
 
 
 def _safe_name(record_id: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in record_id)
 
 
-def write_report(bundle: Bundle, logo_paths: Sequence[Path]) -> Path:
-    """Write ``report.html``: settings, the prediction table and the logos, all embedded."""
-    manifest = bundle.manifest
+def write_report(folder: Path, manifest: dict, top_rows: pd.DataFrame, logo_paths: Sequence[Path]) -> Path:
+    """Write ``report.html``: settings, the top of the prediction table and the logos, all embedded."""
     settings = manifest["settings"]
     report = Report(f"seqsal explain — {Path(manifest['input']['path']).name}")
     report.add_paragraph(
-        f"{len(bundle.ids)} sequences explained with {', '.join(settings['methods'])} "
+        f"{manifest['n_sequences']} sequences explained with {', '.join(settings['methods'])} "
         f"({'with' if settings['correct'] else 'without'} gradient correction) on the model's "
         f"{settings['output']} for target {settings['target']}. Logos show projected scores "
-        "(hypothetical × one-hot): letters above the axis raise the prediction, letters below lower it."
+        "(hypothetical × one-hot): letters above the axis raise the prediction, letters below lower it; "
+        "shaded boxes mark known-motif matches."
     )
     report.add_key_values({
         "input": manifest["input"]["path"],
         "input sha256": manifest["input"]["sha256"][:16] + "…",
         "model": manifest["model"]["path"],
         "model task": manifest["model"]["config"]["task"],
+        "method options": ", ".join(f"{k}={v}" for k, v in settings["options"].items()) or "defaults",
         "seqsal version": manifest["seqsal_version"],
         "torch version": manifest["torch_version"],
     }, caption="Run")
     report.add_heading("Predictions")
-    ranked = bundle.scores.sort_values("prediction", ascending=False, kind="stable")
-    report.add_table(ranked, caption="Sorted by prediction; top positions are 1-based in the input sequence.")
+    report.add_table(top_rows, caption=f"The {len(top_rows)} highest predictions (all rows are in scores.tsv); "
+                                       "top positions are 1-based in the input sequence.")
     pngs = [p for p in logo_paths if p.suffix == ".png"]
     if pngs:
         report.add_heading("Logos of the top sequences")
         for path in pngs:
             report.add_image(path, caption=path.name)
-    path = bundle.folder / "report.html"
+    path = folder / "report.html"
     report.write(path)
     return path

@@ -130,16 +130,14 @@ def ism_deltas(
         )
     target = resolve_target(model, target)
     device = resolve_device(device)
-    mutable = _mutable(onehot, start, end)
     with frozen_model(model, device), torch.inference_mode():
         plan = _fast_plan(model)
         if plan is None:
-            return _brute_force_deltas(model, onehot, mutable, target, output, batch_size, device)
+            return _brute_force_deltas(model, onehot, _mutable(onehot, start, end), target, output, batch_size, device)
         deltas = np.zeros_like(onehot)
         for part in batch_slices(len(onehot), batch_size):
             x = torch.from_numpy(onehot[part]).to(device)
-            chunk = _windowed_deltas(plan, x, torch.from_numpy(mutable[part]).to(device), target, output, start, end)
-            deltas[part] = chunk.cpu().numpy()
+            deltas[part] = _windowed_deltas(plan, x, target, output, start, end).cpu().numpy()
         return deltas
 
 
@@ -226,14 +224,21 @@ def _brute_force_deltas(
     return deltas
 
 
+# For a reference base r (0-3), the three others; a column that is not one-hot (index 4: an N) gets the same three
+# bases plus a separate pass for base 0.
+_ALTERNATIVES = torch.tensor([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2], [1, 2, 3]])
+
+
 @dataclass(frozen=True)
 class _Block:
-    """One convolution block, seen as a convolution plus an element-wise-then-pool tail."""
+    """One convolution block, prepared for windowed recomputation."""
 
     conv: nn.Conv1d
-    tail: nn.Module  # BatchNorm1d -> activation -> MaxPool1d, as in the model
-    left: int  # "same" padding before the sequence; PyTorch puts the odd extra pad of even kernels after it
-    right: int
+    norm: nn.BatchNorm1d
+    activation: nn.Module
+    matrix: torch.Tensor  # (C_in * k, C_out): the convolution on unfolded windows, batch-norm scale folded in
+    kernel: int
+    right: int  # "same" padding after the sequence; PyTorch puts the extra pad of an even kernel there
     pool: int
 
 
@@ -267,6 +272,7 @@ def _fast_plan(model: nn.Module) -> _Plan | None:
             and conv.padding_mode == "zeros"
             and conv.stride == (1,)
             and conv.dilation == (1,)
+            and conv.groups == 1
             and type(norm) is nn.BatchNorm1d
             and norm.running_mean is not None
             and isinstance(activation, ELEMENTWISE_ACTIVATIONS)
@@ -278,8 +284,12 @@ def _fast_plan(model: nn.Module) -> _Plan | None:
             and not pool.return_indices
         ):
             return None
-        total = conv.kernel_size[0] - 1
-        blocks.append(_Block(conv, nn.Sequential(norm, activation, pool), total // 2, total - total // 2, pool.kernel_size))
+        scale = torch.rsqrt(norm.running_var + norm.eps)
+        if norm.weight is not None:
+            scale = scale * norm.weight
+        matrix = (conv.weight * scale[:, None, None]).flatten(1).T.contiguous()
+        kernel = conv.kernel_size[0]
+        blocks.append(_Block(conv, norm, activation, matrix, kernel, kernel // 2, pool.kernel_size))
     layers = list(model.dense) + [model.output]
     if not isinstance(layers[0], nn.Linear):
         return None
@@ -289,85 +299,110 @@ def _fast_plan(model: nn.Module) -> _Plan | None:
 def _windowed_deltas(
     plan: _Plan,
     x: torch.Tensor,
-    mutable: torch.Tensor,
     target: int,
     output: str,
     start: int,
     end: int,
 ) -> torch.Tensor:
-    """Deltas ``(n, 4, L)`` for a chunk of sequences, recomputing only each mutant's affected windows."""
-    convs, pooled = [], []
+    """Deltas ``(n, 4, L)`` for a chunk of sequences, recomputing only each mutant's affected windows.
+
+    The reference pass caches every block's batch-normed convolution output
+    and pooled output, length-major ``(n, L, C)`` so that a window of
+    positions is one contiguous slice.  Then, position by position, the
+    three substitutions of every sequence run together.
+    """
+    pres, pooled = [], []
     activation = x
     for block in plan.blocks:
-        convs.append(block.conv(activation))
-        activation = block.tail(convs[-1])
-        pooled.append(activation)
+        pre = block.norm(block.conv(activation))
+        activation = F.max_pool1d(block.activation(pre), block.pool)
+        pres.append(pre.transpose(1, 2).contiguous())
+        pooled.append(activation.transpose(1, 2).contiguous())
     final_length = activation.shape[2]
     features = activation.mean(dim=2) if plan.gap else activation.flatten(1)
     hidden = plan.first(features)
     reference = target_scalar(plan.rest, hidden, target, output)
-    # Flatten head: weight (H, C*Lf) viewed as (Lf, C, H), so a window of positions is one contiguous slice.
     weight = plan.first.weight
-    if not plan.gap:
+    if not plan.gap:  # (H, C * Lf) viewed as (Lf, C, H): a window of positions is one slice
         weight = weight.view(weight.shape[0], activation.shape[1], final_length).permute(2, 1, 0).contiguous()
 
-    deltas = torch.zeros_like(x)
-    for position in range(start, end):
-        rows, bases = torch.nonzero(mutable[:, :, position], as_tuple=True)
-        if len(rows) == 0:
-            continue
-        change = -x[rows, :, position]
-        change[torch.arange(len(rows), device=x.device), bases] += 1
-        window = _propagate(plan.blocks, convs, pooled, rows, change.unsqueeze(2), position)
+    def scores(change: torch.Tensor, first: int, rows: torch.Tensor | None) -> torch.Tensor | None:
+        """Delta of the explained scalar ``(n, A)`` for input changes ``(n, A, 1, 4)`` at ``first``."""
+        window = _propagate(plan.blocks, pres, pooled, change, first, rows)
         if window is None:  # the substitution only reaches positions that pooling drops
-            continue
+            return None
         change, first = window
+        n, alternatives, span, channels = change.shape
         if plan.gap:
             hidden_change = (change.sum(dim=2) / final_length) @ weight.T
         else:
-            span = change.shape[2]
-            hidden_change = change.permute(0, 2, 1).reshape(len(rows), -1) @ weight[first : first + span].flatten(0, 1)
-        scores = target_scalar(plan.rest, hidden[rows] + hidden_change, target, output)
-        deltas[rows, bases, position] = scores - reference[rows]
+            hidden_change = change.reshape(n, alternatives, span * channels) @ weight[first : first + span].flatten(0, 1)
+        own = hidden if rows is None else hidden[rows]
+        mutant = target_scalar(plan.rest, (own[:, None] + hidden_change).flatten(0, 1), target, output)
+        return mutant.view(n, alternatives) - (reference if rows is None else reference[rows])[:, None]
+
+    onehot = (x == 1) & (x.sum(dim=1, keepdim=True) == 1)
+    base = torch.where(onehot.any(dim=1), onehot.int().argmax(dim=1), 4)  # (n, L); 4: not one-hot
+    alternatives = _ALTERNATIVES.to(x.device)
+    eye = torch.eye(4, dtype=x.dtype, device=x.device)
+    deltas = torch.zeros_like(x)
+    for position in range(start, end):
+        column = x[:, :, position]
+        alternative = alternatives[base[:, position]]  # (n, 3)
+        change = eye[alternative] - column[:, None]
+        delta = scores(change[:, :, None], position, None)
+        if delta is not None:
+            deltas[:, :, position].scatter_(1, alternative, delta)
+        (rows,) = torch.nonzero(base[:, position] == 4, as_tuple=True)
+        if len(rows):  # not one-hot: base 0 is a substitution too
+            change = eye[0] - column[rows]
+            delta = scores(change[:, None, None], position, rows)
+            if delta is not None:
+                deltas[rows, 0, position] = delta[:, 0]
     return deltas
 
 
 def _propagate(
     blocks: tuple[_Block, ...],
-    convs: list[torch.Tensor],
+    pres: list[torch.Tensor],
     pooled: list[torch.Tensor],
-    rows: torch.Tensor,
     change: torch.Tensor,
     first: int,
+    rows: torch.Tensor | None,
 ) -> tuple[torch.Tensor, int] | None:
     """Carry an input change through the blocks, one affected window at a time.
 
-    ``change`` ``(M, C, w)`` is mutant minus reference at input positions
-    ``first .. first + w - 1`` of a block (zero elsewhere); ``rows`` says
-    which cached reference sequence each mutant comes from.  Convolution is
-    linear, so its output changes by the full convolution of ``change``
-    (bias-free), at positions ``first - right .. first + w - 1 + left``.  The
-    pooled outputs covering those positions are recomputed from the cached
-    convolution output plus that change, over a window aligned to the pooling
+    ``change`` ``(n, A, w, C)`` is mutant minus reference at block-input
+    positions ``first .. first + w - 1`` (zero elsewhere) for ``A`` mutants
+    of each of ``n`` sequences: all cached sequences, or ``rows`` of them.
+    Convolution is linear, so its (batch-normed) output changes by the full
+    convolution of ``change``, at positions ``first - right .. first + w - 1 +
+    left``.  The pooled outputs covering those positions are recomputed from
+    the cached output plus that change, over a window aligned to the pooling
     grid, and their difference to the cached pooled output is the next
     block's input change.  Returns the change of the last block's output and
     its first position, or ``None`` when it no longer reaches any output.
     """
-    for block, conv, out in zip(blocks, convs, pooled):
-        kernel = block.left + block.right + 1
-        conv_change = F.conv1d(
-            change, block.conv.weight, padding=kernel - 1, groups=block.conv.groups
-        )  # positions first - right ...
-        offset = first - block.right
+    for block, pre, out in zip(blocks, pres, pooled):
+        n, alternatives, width, channels = change.shape
+        kernel, pool = block.kernel, block.pool
+        padded = F.pad(change, (0, 0, kernel - 1, kernel - 1))
+        windows = padded.unfold(2, kernel, 1).reshape(-1, channels * kernel)
+        conv_change = (windows @ block.matrix).view(n, alternatives, width + kernel - 1, -1)
+        offset = first - block.right  # position of conv_change[..., 0, :]
         low = max(offset, 0)
-        high = min(offset + conv_change.shape[2], conv.shape[2])  # exclusive
-        pool_low, pool_high = low // block.pool, min(-(-high // block.pool), out.shape[2])
+        pool_low = low // pool
+        pool_high = min(-(-(offset + width + kernel - 1) // pool), out.shape[1])
         if pool_low >= pool_high:
             return None
-        a, b = pool_low * block.pool, pool_high * block.pool
-        window = conv[rows, :, a:b]
-        lo, hi = max(low, a), min(high, b)
-        window[:, :, lo - a : hi - a] += conv_change[:, :, lo - offset : hi - offset]
-        change = block.tail(window) - out[rows, :, pool_low:pool_high]
+        a, b = pool_low * pool, pool_high * pool
+        high = min(offset + width + kernel - 1, b)
+        reference_pre, reference_out = pre[:, a:b], out[:, pool_low:pool_high]
+        if rows is not None:
+            reference_pre, reference_out = reference_pre[rows], reference_out[rows]
+        window = reference_pre[:, None].repeat(1, alternatives, 1, 1)
+        window[:, :, low - a : high - a] += conv_change[:, :, low - offset : high - offset]
+        new = block.activation(window).view(n, alternatives, pool_high - pool_low, pool, -1).amax(dim=3)
+        change = new - reference_out[:, None]
         first = pool_low
     return change, first

@@ -1,0 +1,106 @@
+"""The on-disk attribution bundle: arrays filled batch by batch, manifest, and reading it back.
+
+Arrays are ``.npy`` files created with :func:`numpy.lib.format.open_memmap`
+and filled one batch at a time.  Each write maps the file, copies the batch
+in, flushes and unmaps again, so resident memory stays one batch wide however
+many sequences the file holds (a mapping kept open would count every touched
+page towards the process's memory).  Small bundles are converted to
+compressed ``.npz`` at the end, the form ``modisco motifs -s ohe.npz -a
+attr.npz`` documents; tfmodisco-lite reads the ``.npy`` of large ones too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seqsal import io
+from seqsal.errors import SeqsalError, check
+
+NPZ_MAX_SEQUENCES = 20_000
+
+
+class ArrayStore:
+    """A ``.npy`` file of fixed shape, written and read in row ranges."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], create: bool = True) -> None:
+        self.path = Path(path)
+        self.shape = shape
+        if create:
+            array = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32, shape=shape)
+            del array
+        else:
+            check(self.path.is_file(), f"{self.path}: missing; the run cannot be resumed, start it again")
+            existing = np.load(self.path, mmap_mode="r")
+            check(existing.shape == shape, f"{self.path}: has shape {existing.shape}, expected {shape}; "
+                                           "the run cannot be resumed, start it again")
+            del existing
+
+    def write(self, start: int, values: np.ndarray) -> None:
+        """Copy ``values`` into rows ``start:start+len(values)`` and flush them to disk."""
+        array = np.load(self.path, mmap_mode="r+")
+        array[start : start + len(values)] = values
+        array.flush()
+        del array
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` as an in-memory array."""
+        array = np.load(self.path, mmap_mode="r")
+        rows = np.array(array[start:stop])
+        del array
+        return rows
+
+
+def to_npz(npy: Path) -> Path:
+    """Replace ``x.npy`` by ``x.npz`` holding the same array under ``arr_0`` (positional)."""
+    target = npy.with_suffix(".npz")
+    io.write_npz(target, np.load(npy))
+    npy.unlink()
+    return target
+
+
+def array_file(folder: Path, stem: str) -> Path:
+    """The existing ``.npz`` or ``.npy`` file for ``stem`` in a bundle."""
+    for suffix in (".npz", ".npy"):
+        path = folder / f"{stem}{suffix}"
+        if path.is_file():
+            return path
+    raise SeqsalError(f"{folder}: has no {stem}.npz or {stem}.npy; the bundle is incomplete")
+
+
+def load_array(path: Path) -> np.ndarray:
+    """A bundle array: ``.npz`` loaded whole (small), ``.npy`` memory-mapped (possibly huge)."""
+    if path.suffix == ".npz":
+        with np.load(path) as data:
+            return data["arr_0"]
+    return np.load(path, mmap_mode="r")
+
+
+@dataclass
+class Bundle:
+    """A finished explain bundle read back from disk; arrays may be memory-mapped."""
+
+    folder: Path
+    manifest: dict
+    scores: pd.DataFrame
+    onehot: np.ndarray
+    attributions: dict[str, np.ndarray]
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.scores["id"])
+
+
+def load_bundle(folder: str | Path) -> Bundle:
+    """Read a finished explain bundle; refuses folders that are not complete seqsal bundles."""
+    folder = Path(folder)
+    manifest = io.read_manifest(folder)
+    check(manifest.get("kind") == "explain", f"{folder}: not an explain bundle")
+    check(manifest.get("complete"), f"{folder}: the explain run did not finish; continue it with --resume")
+    scores = pd.read_csv(folder / "scores.tsv", sep="\t", dtype={"id": str})
+    onehot = load_array(array_file(folder, "ohe"))
+    attributions = {m: load_array(array_file(folder, f"attr.{m}")) for m in manifest["settings"]["methods"]}
+    return Bundle(folder, manifest, scores, onehot, attributions)
