@@ -13,6 +13,10 @@ import torch
 from seqsal.encoding import ALPHABET, one_hot
 from seqsal.models import EnhancerCNN, ModelConfig
 
+# Tiny models on 2 shared cores: torch's thread pool spins and slows small passes ~100-fold,
+# so the suite runs torch single-threaded.
+torch.set_num_threads(1)
+
 TINY = ModelConfig(input_length=40, conv_channels=(8, 6), kernel_sizes=(5, 3), dense_units=(12,),
                    dropout=0.0)
 

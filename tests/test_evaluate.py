@@ -28,15 +28,6 @@ from seqsal.evaluate import (  # noqa: E402
 from seqsal.motifs import Motif, MotifDatabase  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Run torch single-threaded here: on 2 shared cores its thread pool spins and tiny passes slow ~100-fold."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def linear_model(weights: np.ndarray, bias: float = 0.0) -> nn.Sequential:
     """``logit = sum(W * x) + bias``: its gradient is ``W`` everywhere, so every metric is hand-computable."""
     layer = nn.Linear(weights.size, 1)

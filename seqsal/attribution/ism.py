@@ -6,7 +6,7 @@ builds the mutant ``x[i := b]``, runs the model and records
 default).  :func:`ism_deltas` returns these raw deltas (0 at the reference
 base); :func:`ism` returns them mean-centred over the four bases at every
 position, as hypothetical scores, so that projecting onto the sequence gives
-``-mean(Δ[:, i])``: how much the observed base beats the average alternative.
+``-mean(Δ[:, i])``: how much the observed base beats the average of the four.
 
 Why it is trusted, and how it fails
 -----------------------------------
@@ -15,9 +15,9 @@ model output, so saturated motifs (zero gradient, large effect when broken)
 are seen.  It is exact *for single substitutions only*.  It is blind to
 epistasis and redundancy: when a sequence holds two copies of a motif, breaking
 either one leaves the other, the output barely moves, and both copies look
-unimportant although removing both would change everything.  Cooperative pairs
-look the other way round only partly: each member gets the full loss of the
-pair.  The deltas also depend on which alternative bases happen to exist: a
+unimportant although removing both would change everything.  Cooperative motifs
+(both needed) fail the other way: breaking either loses the whole effect, so
+each gets full credit and the scores add up to more than the pair is worth.  The deltas also depend on which alternative bases happen to exist: a
 substitution that creates a new motif shows up as a large effect of a base that
 is not in the sequence at all.
 
@@ -61,7 +61,7 @@ from seqsal.attribution.base import (
 from seqsal.errors import check
 from seqsal.models import EnhancerCNN, Exponential, resolve_device
 
-ELEMENTWISE_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, Exponential)
+_ELEMENTWISE_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, Exponential)
 
 
 def ism_deltas(
@@ -130,14 +130,17 @@ def ism_deltas(
         )
     target = resolve_target(model, target)
     device = resolve_device(device)
+    bases = _reference_bases(onehot)
     with frozen_model(model, device), torch.inference_mode():
         plan = _fast_plan(model)
         if plan is None:
-            return _brute_force_deltas(model, onehot, _mutable(onehot, start, end), target, output, batch_size, device)
+            mutable = np.arange(4)[None, :, None] != bases[:, None, :]
+            mutable[:, :, :start] = mutable[:, :, end:] = False
+            return _brute_force_deltas(model, onehot, mutable, target, output, batch_size, device)
         deltas = np.zeros_like(onehot)
         for part in batch_slices(len(onehot), batch_size):
             x = torch.from_numpy(onehot[part]).to(device)
-            deltas[part] = _windowed_deltas(plan, x, target, output, start, end).cpu().numpy()
+            deltas[part] = _windowed_deltas(plan, x, bases[part], target, output, start, end).cpu().numpy()
         return deltas
 
 
@@ -184,13 +187,14 @@ def _window(length: int, start: int | None, end: int | None) -> tuple[int, int]:
     return int(start), int(end)
 
 
-def _mutable(onehot: np.ndarray, start: int, end: int) -> np.ndarray:
-    """``(N, 4, L)`` bool: which substitutions to make (every base but the reference, inside the window)."""
-    reference = (onehot == 1) & (onehot.sum(axis=1, keepdims=True) == 1)
-    mutable = ~reference
-    mutable[:, :, :start] = False
-    mutable[:, :, end:] = False
-    return mutable
+def _reference_bases(onehot: np.ndarray) -> np.ndarray:
+    """``(N, L)``: the index of the base at each position, or 4 where the column is not one-hot (an N).
+
+    Every base but the reference is substituted; a column that is not
+    one-hot has no reference, so all four are.
+    """
+    is_base = (onehot == 1) & (onehot.sum(axis=1, keepdims=True) == 1)
+    return np.where(is_base.any(axis=1), is_base.argmax(axis=1), 4)
 
 
 def _brute_force_deltas(
@@ -236,7 +240,7 @@ class _Block:
     conv: nn.Conv1d
     norm: nn.BatchNorm1d
     activation: nn.Module
-    matrix: torch.Tensor  # (C_in * k, C_out): the convolution on unfolded windows, batch-norm scale folded in
+    matrix: torch.Tensor  # (C_in, k * C_out): every kernel tap at once, batch-norm scale folded in
     kernel: int
     right: int  # "same" padding after the sequence; PyTorch puts the extra pad of an even kernel there
     pool: int
@@ -259,7 +263,7 @@ def _fast_plan(model: nn.Module) -> _Plan | None:
     modified model falls back to the exact brute-force path instead of
     giving wrong numbers.
     """
-    if not isinstance(model, EnhancerCNN) or type(model).forward is not EnhancerCNN.forward or model.training:
+    if not isinstance(model, EnhancerCNN) or type(model).forward is not EnhancerCNN.forward:
         return None
     blocks = []
     for block in model.blocks:
@@ -275,7 +279,7 @@ def _fast_plan(model: nn.Module) -> _Plan | None:
             and conv.groups == 1
             and type(norm) is nn.BatchNorm1d
             and norm.running_mean is not None
-            and isinstance(activation, ELEMENTWISE_ACTIVATIONS)
+            and isinstance(activation, _ELEMENTWISE_ACTIVATIONS)
             and type(pool) is nn.MaxPool1d
             and pool.kernel_size == pool.stride
             and pool.padding == 0
@@ -287,7 +291,7 @@ def _fast_plan(model: nn.Module) -> _Plan | None:
         scale = torch.rsqrt(norm.running_var + norm.eps)
         if norm.weight is not None:
             scale = scale * norm.weight
-        matrix = (conv.weight * scale[:, None, None]).flatten(1).T.contiguous()
+        matrix = (conv.weight * scale[:, None, None]).permute(1, 2, 0).flatten(1).contiguous()
         kernel = conv.kernel_size[0]
         blocks.append(_Block(conv, norm, activation, matrix, kernel, kernel // 2, pool.kernel_size))
     layers = list(model.dense) + [model.output]
@@ -299,6 +303,7 @@ def _fast_plan(model: nn.Module) -> _Plan | None:
 def _windowed_deltas(
     plan: _Plan,
     x: torch.Tensor,
+    bases: np.ndarray,
     target: int,
     output: str,
     start: int,
@@ -341,22 +346,19 @@ def _windowed_deltas(
         mutant = target_scalar(plan.rest, (own[:, None] + hidden_change).flatten(0, 1), target, output)
         return mutant.view(n, alternatives) - (reference if rows is None else reference[rows])[:, None]
 
-    onehot = (x == 1) & (x.sum(dim=1, keepdim=True) == 1)
-    base = torch.where(onehot.any(dim=1), onehot.int().argmax(dim=1), 4)  # (n, L); 4: not one-hot
-    alternatives = _ALTERNATIVES.to(x.device)
+    alternatives = _ALTERNATIVES.to(x.device)[torch.from_numpy(bases).to(x.device)]  # (n, L, 3)
     eye = torch.eye(4, dtype=x.dtype, device=x.device)
     deltas = torch.zeros_like(x)
     for position in range(start, end):
         column = x[:, :, position]
-        alternative = alternatives[base[:, position]]  # (n, 3)
-        change = eye[alternative] - column[:, None]
-        delta = scores(change[:, :, None], position, None)
+        alternative = alternatives[:, position]
+        delta = scores((eye[alternative] - column[:, None])[:, :, None], position, None)
         if delta is not None:
             deltas[:, :, position].scatter_(1, alternative, delta)
-        (rows,) = torch.nonzero(base[:, position] == 4, as_tuple=True)
-        if len(rows):  # not one-hot: base 0 is a substitution too
-            change = eye[0] - column[rows]
-            delta = scores(change[:, None, None], position, rows)
+        (unknown,) = np.nonzero(bases[:, position] == 4)
+        if len(unknown):  # a column that is not one-hot: base 0 is a substitution too
+            rows = torch.from_numpy(unknown).to(x.device)
+            delta = scores((eye[0] - column[rows])[:, None, None], position, rows)
             if delta is not None:
                 deltas[rows, 0, position] = delta[:, 0]
     return deltas
@@ -384,24 +386,27 @@ def _propagate(
     its first position, or ``None`` when it no longer reaches any output.
     """
     for block, pre, out in zip(blocks, pres, pooled):
-        n, alternatives, width, channels = change.shape
+        n, alternatives, width, _ = change.shape
         kernel, pool = block.kernel, block.pool
-        padded = F.pad(change, (0, 0, kernel - 1, kernel - 1))
-        windows = padded.unfold(2, kernel, 1).reshape(-1, channels * kernel)
-        conv_change = (windows @ block.matrix).view(n, alternatives, width + kernel - 1, -1)
-        offset = first - block.right  # position of conv_change[..., 0, :]
-        low = max(offset, 0)
-        pool_low = low // pool
-        pool_high = min(-(-(offset + width + kernel - 1) // pool), out.shape[1])
+        # taps[..., i, t, :] is kernel tap t applied to input position first + i; it lands on output
+        # position first + i + (kernel - 1 - t) - right.
+        taps = (change @ block.matrix).view(n, alternatives, width, kernel, -1)
+        offset = first - block.right  # first output position a tap can reach
+        reach = offset + width + kernel - 1  # one past the last
+        pool_low = max(offset, 0) // pool
+        pool_high = min(-(-reach // pool), out.shape[1])
         if pool_low >= pool_high:
             return None
         a, b = pool_low * pool, pool_high * pool
-        high = min(offset + width + kernel - 1, b)
         reference_pre, reference_out = pre[:, a:b], out[:, pool_low:pool_high]
         if rows is not None:
             reference_pre, reference_out = reference_pre[rows], reference_out[rows]
         window = reference_pre[:, None].repeat(1, alternatives, 1, 1)
-        window[:, :, low - a : high - a] += conv_change[:, :, low - offset : high - offset]
+        for tap in range(kernel):
+            lands = offset + kernel - 1 - tap  # output position of input position `first`
+            low, high = max(lands, a), min(lands + width, b)
+            if low < high:
+                window[:, :, low - a : high - a] += taps[:, :, low - lands : high - lands, tap]
         new = block.activation(window).view(n, alternatives, pool_high - pool_low, pool, -1).amax(dim=3)
         change = new - reference_out[:, None]
         first = pool_low
