@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqsal.attribution.base import batch_slices, frozen_model, target_scalar
+from seqsal.attribution.base import batch_slices, fold_batchnorm, frozen_model, target_scalar
 from seqsal.encoding import decode, dinucleotide_shuffle, one_hot
 from seqsal.errors import check
 from seqsal.models import resolve_device
@@ -46,12 +46,17 @@ def input_gradient(
     batch_size: int,
     device: torch.device,
 ) -> np.ndarray:
-    """``∂S/∂x`` for every sequence, batch by batch, without parameter gradients."""
+    """``∂S/∂x`` for every sequence, batch by batch, without parameter gradients.
+
+    The model runs with its BatchNorm layers folded into the preceding layers
+    (:func:`~seqsal.attribution.base.fold_batchnorm`): the same function, fewer passes.
+    """
     gradients = np.empty_like(X)
     with frozen_model(model, device), torch.enable_grad():
+        folded = fold_batchnorm(model)
         for part in batch_slices(len(X), batch_size):
             x = torch.from_numpy(X[part]).to(device).requires_grad_(True)
-            score = target_scalar(model, x, target, output)
+            score = target_scalar(folded, x, target, output)
             (grad,) = torch.autograd.grad(score.sum(), x)
             gradients[part] = grad.detach().cpu().numpy()
     return gradients
