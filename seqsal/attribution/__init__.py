@@ -28,6 +28,7 @@ from seqsal.attribution.gradients import (
     smoothgrad,
     smoothgrad_sq,
 )
+from seqsal.attribution.ism import ism
 from seqsal.errors import check
 from seqsal.models import resolve_device
 
@@ -45,6 +46,7 @@ METHODS: dict[str, Method] = {
     "deeplift_shap": deeplift_shap,
     "lime": lime,
     "kernel_shap": kernel_shap,
+    "ism": ism,
 }
 
 

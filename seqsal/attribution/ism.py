@@ -17,9 +17,9 @@ epistasis and redundancy: when a sequence holds two copies of a motif, breaking
 either one leaves the other, the output barely moves, and both copies look
 unimportant although removing both would change everything.  Cooperative motifs
 (both needed) fail the other way: breaking either loses the whole effect, so
-each gets full credit and the scores add up to more than the pair is worth.  The deltas also depend on which alternative bases happen to exist: a
-substitution that creates a new motif shows up as a large effect of a base that
-is not in the sequence at all.
+each gets full credit and the scores add up to more than the pair is worth.
+The hypothetical rows also report gains: a substitution that *creates* a motif
+shows up as a large effect of a base that is not in the sequence at all.
 
 How it is made fast
 -------------------
@@ -158,11 +158,24 @@ def ism(
 ) -> np.ndarray:
     """ISM as hypothetical scores: the deltas of :func:`ism_deltas`, mean-centred over the four bases.
 
-    ``correct`` is accepted for the common call shape and changes nothing:
-    the deltas are differences between valid one-hot sequences, so there is
-    no off-simplex component to remove, and the mean-centring done here is
-    already the same operation.  ``start``/``end`` restrict the mutated
-    positions (scores elsewhere are 0); see :func:`ism_deltas`.
+    Centring puts every position on the same footing whatever its reference
+    base: the projected score of the observed base is minus the mean delta,
+    positive where substitutions hurt on average.  ``correct`` is accepted
+    for the common call shape and changes nothing: the deltas are
+    differences between valid one-hot sequences, so there is no off-simplex
+    gradient noise to remove, and the centring is already the same operation.
+
+    Parameters
+    ----------
+    start, end
+        Mutate only positions ``start <= i < end``; scores elsewhere are 0.
+    others
+        As in :func:`seqsal.attribution.attribute`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(N, 4, L)``, summing to 0 over the bases at every position.
     """
     deltas = ism_deltas(
         model, X, target=target, output=output, start=start, end=end, batch_size=batch_size, device=device
@@ -341,7 +354,8 @@ def _windowed_deltas(
         if plan.gap:
             hidden_change = (change.sum(dim=2) / final_length) @ weight.T
         else:
-            hidden_change = change.reshape(n, alternatives, span * channels) @ weight[first : first + span].flatten(0, 1)
+            columns = weight[first : first + span].flatten(0, 1)
+            hidden_change = change.reshape(n, alternatives, span * channels) @ columns
         own = hidden if rows is None else hidden[rows]
         mutant = target_scalar(plan.rest, (own[:, None] + hidden_change).flatten(0, 1), target, output)
         return mutant.view(n, alternatives) - (reference if rows is None else reference[rows])[:, None]
