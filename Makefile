@@ -22,15 +22,18 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## demo: explain the bundled example enhancers with the bundled model; writes demo_out/
+## demo: explain example enhancers with the bundled model; writes reports under demo_out/
 demo: install
 	rm -rf $(DEMO_OUT)
-	$(BIN)/seqsal explain data/synthetic_examples.fa --model default --method saliency,grad_x_input \
-		--correct --motifs GATA1,FOS::JUN,ETS1,CREB1,SP1 --logos 6 --out $(DEMO_OUT)/synthetic
+	$(BIN)/seqsal explain data/synthetic_demo/test.fa --model default --method saliency,grad_x_input \
+		--correct --motifs GATA1,FOS::JUN,ETS1,CREB1,SP1 --logos 4 --out $(DEMO_OUT)/synthetic
+	$(BIN)/seqsal evaluate $(DEMO_OUT)/synthetic --masks data/synthetic_demo/masks.npz \
+		--checks deletion,plausibility --out $(DEMO_OUT)/synthetic_evaluation
 	$(BIN)/seqsal explain data/deepstarr_example_enhancers.fa --model default --method grad_x_input \
-		--correct --logos 3 --out $(DEMO_OUT)/deepstarr
+		--correct --logos 2 --out $(DEMO_OUT)/deepstarr
 	$(BIN)/seqsal predict data/deepstarr_example_enhancers.fa --model default > $(DEMO_OUT)/deepstarr_predictions.tsv
-	@echo "demo done: open $(DEMO_OUT)/synthetic/report.html and $(DEMO_OUT)/deepstarr/report.html"
+	@echo "demo done: open $(DEMO_OUT)/synthetic/report.html, $(DEMO_OUT)/synthetic_evaluation/report.html" \
+		"and $(DEMO_OUT)/deepstarr/report.html"
 
 ## test: the whole test suite (slow scientific checks included)
 test: install-test

@@ -176,3 +176,14 @@ def test_out_into_foreign_folder(tmp_path, capsys, model_file, good_fasta):
     status, _, err = run(capsys, "explain", good_fasta, "--model", model_file, "--out", foreign)
     _assert_clean_failure(status, err, "not made by seqsal")
     assert [p.name for p in foreign.iterdir()] == ["draft.docx"]
+
+
+def test_train_positives_against_shuffled_negatives(tmp_path, capsys):
+    pos = write_fasta(tmp_path / "peaks.fa", random_sequences(40, 30, seed=4), prefix="peak")
+    model = tmp_path / "m.pt"
+    status, _, err = run(capsys, "train", "--pos", pos, "--neg", "shuffle", "--channels", "4", "--kernels", "5",
+                         "--dense", "8", "--epochs", 1, "--quiet", "--out", model)
+    assert status == 0, err
+    saved = torch.load(model, weights_only=True)
+    assert saved["metadata"]["n_train"] + saved["metadata"]["n_valid"] == 80
+    assert saved["config"]["output_names"] == ["label"]

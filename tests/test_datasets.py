@@ -1,0 +1,26 @@
+from collections import Counter
+
+import numpy as np
+
+from seqsal import datasets
+from seqsal.encoding import decode
+
+
+def test_shuffled_negatives_keep_dinucleotides_and_labels(tmp_path):
+    pos = tmp_path / "pos.fa"
+    pos.write_text(">a\nACGTTGCAAGGCTTAC\n>b\nGGGATCCATTAGCAAT\n")
+    data = datasets.from_pos_neg(pos, "shuffle", random_state=1)
+    assert data.ids == ["a", "b", "a_shuf", "b_shuf"]
+    np.testing.assert_array_equal(data.y[:, 0], [1, 1, 0, 0])
+    sequences = decode(data.X)
+    for original, shuffled in zip(sequences[:2], sequences[2:]):
+        assert Counter(original[i:i + 2] for i in range(15)) == Counter(shuffled[i:i + 2] for i in range(15))
+
+
+def test_fit_reports_what_happened(tmp_path):
+    from seqsal.io import Record
+
+    X, fits = datasets.encode_records([Record("long", "A" * 12), Record("short", "C" * 6)], length=8, fit=True)
+    assert X.shape == (2, 4, 8)
+    assert [f.action for f in fits] == ["cropped", "padded"]
+    assert X[1].sum(axis=0).tolist() == [0, 1, 1, 1, 1, 1, 1, 0]  # N padding is all-zero columns
