@@ -26,7 +26,7 @@ install-test: $(VENV)/.installed-test
 demo: install
 	rm -rf $(DEMO_OUT)
 	$(BIN)/seqsal explain data/synthetic_demo/test.fa --model default --method saliency,grad_x_input \
-		--correct --motifs GATA1,FOS::JUN,ETS1,CREB1,SP1 --logos 4 --out $(DEMO_OUT)/synthetic
+		--correct --motifs GATA1,FOS::JUN,ETS1,CREB1,SP1 --motif-threshold 0.6 --logos 4 --out $(DEMO_OUT)/synthetic
 	$(BIN)/seqsal evaluate $(DEMO_OUT)/synthetic --masks data/synthetic_demo/masks.npz \
 		--checks deletion,plausibility --out $(DEMO_OUT)/synthetic_evaluation
 	$(BIN)/seqsal explain data/deepstarr_example_enhancers.fa --model default --method grad_x_input \
@@ -45,7 +45,7 @@ model: install
 	$(BIN)/seqsal simulate --out build/synth --n 20000 --length 249 --seed 1
 	$(BIN)/seqsal train --fasta build/synth/train.fa --labels build/synth/labels.tsv \
 		--valid-fasta build/synth/valid.fa --test-fasta build/synth/test.fa \
-		--activation exp --seed 1 --out seqsal/default_model.pt
+		--activation exp --head gap --seed 1 --out seqsal/default_model.pt
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

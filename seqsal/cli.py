@@ -158,7 +158,8 @@ def _explain(args: argparse.Namespace) -> None:
     settings = ExplainSettings(
         methods=parse_methods(args.method), target=args.target, output=args.output, correct=args.correct,
         fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
-        motif_db=args.motif_db, logo_format=args.logo_format, options=_method_options(args),
+        motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
+        options=_method_options(args),
     )
     bundle = explain_fasta(args.fasta, args.model, args.out, settings, device=args.device,
                            progress=not args.quiet, resume=args.resume)
@@ -169,17 +170,60 @@ def _explain(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- logo
 def _logo(args: argparse.Namespace) -> None:
     from seqsal.bundle import load_bundle
-    from seqsal.explain import _load_motifs, bundle_logo_items, draw_logos
+    from seqsal.explain import bundle_logo_items, draw_logos, load_motif_list
 
     bundle = load_bundle(args.bundle)
     ids = list(args.ids) if args.ids else bundle.ids[: args.top]
     methods = list(args.method) if args.method else list(bundle.attributions)
     items = {method: bundle_logo_items(bundle, ids, method) for method in methods}
-    motifs = _load_motifs(args.motifs or (), args.motif_db)
-    paths = draw_logos(bundle.folder, items, motifs=motifs, fmt=args.format,
+    motifs = load_motif_list(args.motifs or (), args.motif_db)
+    paths = draw_logos(bundle.folder, items, motifs=motifs, fmt=args.format, motif_threshold=args.motif_threshold,
                        correct=bool(bundle.manifest["settings"].get("correct")))
     for path in paths:
         print(path)
+
+
+# --------------------------------------------------------------------------- audit
+def _audit(args: argparse.Namespace) -> int:
+    from seqsal import io
+    from seqsal.audit import AuditThresholds, audit_dataset, load_dataset, write_audit
+    from seqsal.models import load_model
+    from seqsal.motifs import MotifDatabase, load_adapters
+
+    thresholds = AuditThresholds(
+        fdr=args.fdr, adapter_ratio=args.adapter_ratio, homopolymer_length=args.homopolymer,
+        kmer_log2_odds=args.kmer_log2_odds, kmer_min_fraction=args.kmer_min_fraction,
+        motif_match=args.motif_match, artifact_min_length=args.artifact_length, ks_statistic=args.ks_d,
+        baseline_auroc=args.baseline_auroc, near_duplicate_jaccard=args.near_duplicate,
+        max_duplicate_fraction=args.max_duplicate_fraction, attribution_enrichment=args.attribution_enrichment,
+        prediction_change=args.prediction_change,
+    )
+    check(all(1 <= k <= 12 for k in args.k), f"--k values must lie in 1-12, got {','.join(map(str, args.k))}")
+    data = load_dataset(args.pos, args.neg, args.splits)
+    if args.model:
+        load_model(args.model, device=args.device)  # a bad model file stops here, before the long checks
+    motifs = MotifDatabase.from_file(args.motif_db) if args.motif_db else MotifDatabase.default()
+    adapters = load_adapters(args.adapters)
+    io.prepare_output_dir(args.out)  # refuse a foreign folder now, not after minutes of work
+    started = time.time()
+
+    def note(stage: str) -> None:
+        if not args.quiet:
+            print(f"audit: {stage} done ({time.time() - started:.0f} s)", file=sys.stderr)
+
+    result = audit_dataset(data, thresholds=thresholds, adapters=adapters, motifs=motifs, model=args.model,
+                           k_values=args.k, baseline_max_per_class=args.baseline_max, folds=args.folds,
+                           max_model_sequences=args.model_max, random_state=args.seed, device=args.device,
+                           progress=note)
+    inputs = {name: {"path": str(path), "sha256": io.file_sha256(path)}
+              for name, path in (("positives", args.pos), ("negatives", args.neg), ("splits", args.splits),
+                                 ("model", args.model), ("motif_db", args.motif_db), ("adapters", args.adapters))
+              if path}
+    folder = write_audit(result, args.out, {"inputs": inputs, "command": "seqsal " + " ".join(sys.argv[1:])})
+    flags = "; ".join(finding.item for finding in result.flags) or "none"
+    print(f"audited {data.class_sizes[1]} positives and {data.class_sizes[0]} negatives; flags: {flags}; "
+          f"wrote {folder}/ (report.html, summary.json, *.tsv)", file=sys.stderr)
+    return 1 if result.flagged and args.fail_on_flag else 0
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -192,6 +236,34 @@ def _evaluate(args: argparse.Namespace) -> None:
     )
     table = evaluate_bundle(args.bundle, args.out, settings, model=args.model, device=args.device)
     print(table.to_string(index=False), file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- shortcut
+def _shortcut(args: argparse.Namespace) -> None:
+    import torch
+    from seqsal.shortcut import ShortcutConfig, run_shortcut
+
+    if args.threads is None:
+        # The experiment's models are tiny: on shared cores torch's thread pool costs more than it gains
+        # (one training run: 18 s on one thread, 100 s on two, with other work on the machine).
+        torch.set_num_threads(1)
+    overrides = {field: getattr(args, option) for field, option in (
+        ("n", "n"), ("length", "length"), ("adapter", "adapter"), ("adapter_length", "adapter_length"),
+        ("adapter_file", "adapter_file"), ("placement", "placement"), ("methods", "methods"),
+        ("epochs", "epochs"), ("n_eval", "n_eval"), ("random_state", "seed"),
+    ) if getattr(args, option) is not None}
+    if args.rates is not None:
+        try:
+            overrides["rates"] = tuple(float(v) for v in args.rates.split(",") if v.strip())
+        except ValueError:
+            raise SeqsalError(f"--rates must be comma-separated numbers in [0, 1], e.g. 0,0.1,0.5,1; "
+                              f"got {args.rates!r}") from None
+    config = (ShortcutConfig.quick if args.quick else ShortcutConfig)(**overrides)
+    result = run_shortcut(config, args.out, batch_size=args.batch_size, device=args.device,
+                          progress=not args.quiet)
+    print(f"{int(result.story['holds'].sum())} of {len(result.story)} claims of the expected story hold; wrote "
+          f"{result.folder}/ (report.html, shortcut.tsv, reliance.tsv, tradeoff.png, rates.png, logos/, models/)",
+          file=sys.stderr)
 
 
 def _method_names() -> list[str]:
@@ -294,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--motifs", type=_name_list, default=None,
                          help="known motifs to box on logos, by TF name or matrix id, e.g. GATA1,CTCF")
     explain.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    explain.add_argument("--motif-threshold", type=float, default=0.8,
+                         help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
     explain.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
     explain.add_argument("--resume", action="store_true",
                          help="continue an interrupted run in --out from its last finished batch")
@@ -326,7 +400,60 @@ def build_parser() -> argparse.ArgumentParser:
                       help="png/svg: a file per id; pdf: one multi-page file per method (default png)")
     logo.add_argument("--motifs", type=_name_list, default=None, help="known motifs to box, e.g. GATA1,CTCF")
     logo.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    logo.add_argument("--motif-threshold", type=float, default=0.8,
+                      help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
     logo.set_defaults(func=_logo)
+
+    audit = commands.add_parser(
+        "audit", help="audit a labelled dataset for shortcuts (adapters, k-mers, composition, leakage)",
+        description="Checks positives against negatives for shortcuts a model could learn instead of biology: "
+                    "adapters and homopolymers, enriched k-mers without a known motif, GC/length/N/soft-mask "
+                    "differences, duplicates across classes and splits, and trivial baselines; with --model, "
+                    "how much the model relies on flagged artifacts. Writes summary.json, report.html and a "
+                    "TSV per check. Exit status 0, or 1 with --fail-on-flag when anything is flagged.")
+    audit.add_argument("--pos", required=True, help="positive FASTA (plain or gzipped)")
+    audit.add_argument("--neg", required=True, help="negative FASTA (plain or gzipped)")
+    audit.add_argument("--splits", default=None, help="TSV with 'id' and 'split' columns covering every record")
+    audit.add_argument("--model", default=None, help="trained seqsal model file ('default' = bundled model)")
+    audit.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    audit.add_argument("--adapters", default=None, help="FASTA of adapters (default: bundled Illumina/Nextera)")
+    audit.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    audit.add_argument("--fail-on-flag", action="store_true", help="exit with status 1 when anything is flagged")
+    limits = audit.add_argument_group("flag thresholds (see AuditThresholds in seqsal/audit.py for the reasons)")
+    limits.add_argument("--fdr", type=float, default=0.01, help="largest q value that counts (default 0.01)")
+    limits.add_argument("--adapter-ratio", type=float, default=2.0,
+                        help="per-class rate ratio of adapter/homopolymer hits (default 2)")
+    limits.add_argument("--homopolymer", type=int, default=10, help="shortest homopolymer run counted (default 10)")
+    limits.add_argument("--kmer-log2-odds", type=float, default=2.0,
+                        help="smallest |log2 odds ratio| of an enriched k-mer (default 2)")
+    limits.add_argument("--kmer-min-fraction", type=float, default=0.01,
+                        help="share of the enriched class carrying the k-mer (default 0.01)")
+    limits.add_argument("--motif-match", type=float, default=0.8,
+                        help="score fraction at which a k-mer or element is a known motif (default 0.8)")
+    limits.add_argument("--artifact-length", type=int, default=12,
+                        help="shortest shared element around enriched k-mers that counts as an artifact (default 12)")
+    limits.add_argument("--ks-d", type=float, default=0.2,
+                        help="smallest Kolmogorov-Smirnov D of a composition difference (default 0.2)")
+    limits.add_argument("--baseline-auroc", type=float, default=0.65,
+                        help="GC-only or length-only AUROC that is a shortcut (default 0.65)")
+    limits.add_argument("--near-duplicate", type=float, default=0.8,
+                        help="8-mer Jaccard of near-duplicates (default 0.8)")
+    limits.add_argument("--max-duplicate-fraction", type=float, default=0.01,
+                        help="share of redundant copies within a class and split (default 0.01)")
+    limits.add_argument("--attribution-enrichment", type=float, default=2.0,
+                        help="with --model: attribution share on artifacts / their position share (default 2)")
+    limits.add_argument("--prediction-change", type=float, default=0.5,
+                        help="with --model: mean |logit change| without artifacts (default 0.5)")
+    how = audit.add_argument_group("computation")
+    how.add_argument("--k", type=_int_list, default=(4, 5, 6, 7, 8), help="k-mer lengths (default 4,5,6,7,8)")
+    how.add_argument("--baseline-max", type=int, default=20000,
+                     help="records per class for the baselines (default 20000)")
+    how.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    how.add_argument("--model-max", type=int, default=1000,
+                     help="with --model: artifact-carrying records explained at most (default 1000)")
+    how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_device(audit)
+    audit.set_defaults(func=_audit)
 
     evaluate = commands.add_parser(
         "evaluate", help="score an explain bundle for faithfulness and plausibility",
@@ -352,6 +479,43 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
     _add_device(evaluate)
     evaluate.set_defaults(func=_evaluate)
+
+    shortcut = commands.add_parser(
+        "shortcut", help="plant a sequencing adapter in training data: faithful vs plausible explanations",
+        description="Simulates enhancers with known motifs, plants an adapter into a share of the positive "
+                    "training sequences (never over a motif), trains one small model per share, measures how "
+                    "much each relies on the adapter (AUROC on clean and contaminated test sets, counterfactual "
+                    "flip rates) and scores attribution methods on contaminated positives: share on the adapter, "
+                    "plausibility AUROC against the motif mask, deletion/insertion AUCs. Writes shortcut.tsv, "
+                    "reliance.tsv, tradeoff.png, rates.png, logos/, models/, report.html and manifest.json; "
+                    "finished rates are kept if the run is interrupted. Torch runs on one thread unless --threads "
+                    "is given: the models are tiny, and a thread pool on shared cores slows them down.")
+    shortcut.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    shortcut.add_argument("--quick", action="store_true",
+                          help="small preset (2000 x 120 bp, rates 0,1, 2 epochs, cheap methods; under a minute); "
+                               "the options below override it")
+    shortcut.add_argument("--n", type=int, default=None, help="simulated sequences (default 20000)")
+    shortcut.add_argument("--length", type=int, default=None, help="sequence length in bp (default 200)")
+    shortcut.add_argument("--adapter", default=None,
+                          help="adapter record id (default illumina_universal_truseq_r1)")
+    shortcut.add_argument("--adapter-length", type=int, default=None,
+                          help="plant only this prefix of the adapter (default: all of it, 33 nt for TruSeq)")
+    shortcut.add_argument("--adapter-file", default=None, help="FASTA of adapters (default: bundled list)")
+    shortcut.add_argument("--placement", choices=("random", "3prime"), default=None,
+                          help="anywhere clear of motifs, or the last bases as read-through (default random)")
+    shortcut.add_argument("--rates", default=None,
+                          help="contamination rates: shares of positive training sequences (default 0,0.1,0.5,1)")
+    shortcut.add_argument("--methods", type=_name_list, default=None,
+                          help="attribution methods, '<method>_corrected' for the gradient correction, and "
+                               "motif_prior (default saliency,grad_x_input,grad_x_input_corrected,"
+                               "integrated_gradients,smoothgrad,ism,motif_prior)")
+    shortcut.add_argument("--epochs", type=int, default=None, help="training epochs at most (default 8)")
+    shortcut.add_argument("--n-eval", type=int, default=None,
+                          help="contaminated test positives the methods are scored on (default 200)")
+    shortcut.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    shortcut.add_argument("--batch-size", type=int, default=256, help="sequences per batch (default 256)")
+    _add_device(shortcut)
+    shortcut.set_defaults(func=_shortcut)
     return parser
 
 
@@ -364,7 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
-        args.func(args)
+        status = args.func(args)
     except SeqsalError as error:
         print(f"seqsal {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -374,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ class ExplainSettings:
     n_logos: int = 10
     motifs: tuple[str, ...] = ()
     motif_db: str | None = None
+    motif_threshold: float = 0.8
     logo_format: str = "png"
     options: dict = field(default_factory=dict)
 
@@ -105,7 +106,8 @@ def _options_for(method: str, settings: ExplainSettings, offset: int) -> dict:
     return options
 
 
-def _load_motifs(names: Sequence[str], motif_db: str | None) -> list[Motif]:
+def load_motif_list(names: Sequence[str], motif_db: str | None = None) -> list[Motif]:
+    """Motifs by TF name or matrix id from ``motif_db`` (default: the bundled JASPAR); none for no names."""
     if not names:
         return []
     database = MotifDatabase.from_file(motif_db) if motif_db else MotifDatabase.default()
@@ -163,7 +165,7 @@ def explain_fasta(
     fasta = Path(fasta)
     loaded = load_model(model)
     target = resolve_target(loaded, settings.target)
-    motifs = _load_motifs(settings.motifs, settings.motif_db)
+    motifs = load_motif_list(settings.motifs, settings.motif_db)
     length = loaded.config.input_length
     n = validate_fasta(fasta, length, settings.fit)
     manifest = _manifest(fasta, model, loaded, settings, n)
@@ -205,7 +207,8 @@ def explain_fasta(
             for i in top]
         for m in settings.methods
     }
-    logo_paths = draw_logos(folder, items, motifs=motifs, fmt=settings.logo_format, correct=settings.correct)
+    logo_paths = draw_logos(folder, items, motifs=motifs, fmt=settings.logo_format, correct=settings.correct,
+                            motif_threshold=settings.motif_threshold)
     write_report(folder, manifest, _top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths)
     if n <= NPZ_MAX_SEQUENCES:
         for name in ("ohe", *(f"attr.{m}" for m in settings.methods)):
@@ -347,11 +350,14 @@ def draw_logos(
     motifs: Sequence[Motif] = (),
     fmt: str = "png",
     correct: bool = False,
+    motif_threshold: float = 0.8,
 ) -> list[Path]:
     """Draw a stacked logo figure per item and method into ``<folder>/logos``.
 
     PNG and SVG give one file per id and method; PDF gives one multi-page file
-    per method, the format for a supplement with many sequences.
+    per method, the format for a supplement with many sequences.  Known motifs
+    are boxed where their log-odds score reaches ``motif_threshold`` of its
+    maximum.
     """
     check(fmt in ("png", "svg", "pdf"), f"unknown logo format {fmt!r}; choose png, svg or pdf")
     logos = folder / "logos"
@@ -361,7 +367,7 @@ def draw_logos(
         if not method_items:
             continue
         label = f"{method} (corrected)" if correct else method
-        figures = (_figure(item, label, motifs) for item in method_items)
+        figures = (_figure(item, label, motifs, motif_threshold) for item in method_items)
         if fmt == "pdf":
             path = logos / f"{method}.pdf"
             save_pdf_pages(figures, path)
@@ -375,8 +381,8 @@ def draw_logos(
     return paths
 
 
-def _figure(item: LogoItem, label: str, motifs: Sequence[Motif]):
-    hits = scan(item.onehot[None], motifs) if motifs else []
+def _figure(item: LogoItem, label: str, motifs: Sequence[Motif], motif_threshold: float):
+    hits = scan(item.onehot[None], motifs, relative_threshold=motif_threshold) if motifs else []
     return plot_attribution(item.hypothetical, item.onehot, record_id=item.record_id,
                             prediction=item.prediction, method=label, motif_hits=hits)
 
