@@ -88,6 +88,8 @@ def _train(args: argparse.Namespace) -> None:
         train_idx, valid_idx = train_valid_split(len(data.ids), args.valid_fraction, random_state=args.seed)
         train_set, valid_set = data.subset(train_idx), data.subset(valid_idx)
 
+    if args.augment_rc:
+        train_set = train_set.with_reverse_complements()
     config = ModelConfig(
         input_length=data.X.shape[-1], n_outputs=data.y.shape[1], conv_channels=args.channels,
         kernel_sizes=args.kernels, dense_units=args.dense, activation=args.activation, head=args.head,
@@ -327,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
     fitting.add_argument("--patience", type=int, default=4, help="early-stopping patience (default 4)")
     fitting.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    fitting.add_argument("--augment-rc", action="store_true",
+                         help="add the reverse complement of every training sequence (motifs work on both strands)")
     fitting.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay (default 0)")
     fitting.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
     fitting.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

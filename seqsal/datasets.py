@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from seqsal import io
-from seqsal.encoding import LengthFit, dinucleotide_shuffle, fit_length, one_hot
+from seqsal.encoding import LengthFit, dinucleotide_shuffle, fit_length, one_hot, reverse_complement
 from seqsal.errors import check
 
 
@@ -35,6 +35,17 @@ class LabelledSet:
         if index.dtype == bool:
             index = np.flatnonzero(index)
         return LabelledSet([self.ids[i] for i in index], self.X[index], self.y[index], self.target_names)
+
+    def with_reverse_complements(self) -> "LabelledSet":
+        """The set plus the reverse complement of every sequence (ids ``<id>_rc``), same targets.
+
+        Enhancer activity does not depend on which strand was sequenced, so
+        reverse complements are free extra training data, and they teach the
+        model each motif in both orientations.
+        """
+        return LabelledSet(self.ids + [f"{i}_rc" for i in self.ids],
+                           np.concatenate([self.X, reverse_complement(self.X)]),
+                           np.concatenate([self.y, self.y]), self.target_names)
 
 
 def check_length(record: io.Record, length: int, fit: bool) -> None:

@@ -24,3 +24,12 @@ def test_fit_reports_what_happened(tmp_path):
     assert X.shape == (2, 4, 8)
     assert [f.action for f in fits] == ["cropped", "padded"]
     assert X[1].sum(axis=0).tolist() == [0, 1, 1, 1, 1, 1, 1, 0]  # N padding is all-zero columns
+
+
+def test_reverse_complement_augmentation_doubles_with_same_targets(tmp_path):
+    pos = tmp_path / "pos.fa"
+    pos.write_text(">a\nAACG\n")
+    data = datasets.from_pos_neg(pos, "shuffle", random_state=0).with_reverse_complements()
+    assert data.ids == ["a", "a_shuf", "a_rc", "a_shuf_rc"]
+    assert decode(data.X)[2] == "CGTT"
+    np.testing.assert_array_equal(data.y[:, 0], [1, 0, 1, 0])
