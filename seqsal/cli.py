@@ -491,12 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "much each relies on the adapter (AUROC on clean and contaminated test sets, counterfactual "
                     "flip rates) and scores attribution methods on contaminated positives: share on the adapter, "
                     "plausibility AUROC against the motif mask, deletion/insertion AUCs. Writes shortcut.tsv, "
-                    "reliance.tsv, tradeoff.png, rates.png, logos/, models/, report.html and manifest.json; "
-                    "finished rates are kept if the run is interrupted. Torch runs on one thread unless --threads "
-                    "is given: the models are tiny, and a thread pool on shared cores slows them down.")
+                    "reliance.tsv, adapter_motifs.tsv, tradeoff.png, rates.png, logos/, models/, report.html and "
+                    "manifest.json; finished rates are kept if the run is interrupted. Torch runs on one thread "
+                    "unless --threads is given: the models are tiny, and a thread pool on shared cores slows them "
+                    "down.")
     shortcut.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
     shortcut.add_argument("--quick", action="store_true",
-                          help="small preset (2000 x 120 bp, rates 0,1, 2 epochs, cheap methods; under a minute); "
+                          help="small preset (3000 x 150 bp, rates 0,1, 4 epochs, cheap methods; about 30 s); "
                                "the options below override it")
     shortcut.add_argument("--n", type=int, default=None, help="simulated sequences (default 20000)")
     shortcut.add_argument("--length", type=int, default=None, help="sequence length in bp (default 200)")

@@ -12,9 +12,11 @@ The experiment
 1. Simulate one enhancer set.  Every sequence gets one adapter position that
    does not overlap any planted motif (:func:`place_adapters`), so the motif
    masks stay valid after planting; a sequence with no such room never
-   carries the adapter.  Placement is ``"random"`` (anywhere free) or
-   ``"3prime"`` (the last bases, as read-through into the adapter when the
-   insert is shorter than the read).
+   carries the adapter.  Placement is ``"random"`` (anywhere free; every
+   200-bp sequence has room for 33 nt) or ``"3prime"`` (the last bases, as
+   read-through into the adapter when the insert is shorter than the read;
+   a motif sits there in about half of the 200-bp positives, so high rates
+   fall short, and ``achieved_rate`` in ``reliance.tsv`` says by how much).
 2. For each contamination ``rate``, the adapter is planted into that fraction
    of the *positive* training and validation sequences (validation comes from
    the same contaminated data, as a user's held-out split would).  Rates are
@@ -34,7 +36,9 @@ The experiment
      < 0) that turn positive with the adapter; ``flip_pos_to_neg`` the share
      of contaminated positives predicted positive that turn negative without
      it; ``flip_neg_to_pos_control`` inserts a dinucleotide shuffle of the
-     adapter instead, so it shows how many flips any 33-bp change causes.
+     adapter instead, so it shows how many flips changing that many bases
+     causes at all.  The adapter is not neutral DNA to an enhancer model
+     (:func:`adapter_motif_matches`), so even a clean model flips a few.
 
 4. Explanations are scored on ``n_eval`` contaminated test positives
    (:func:`score_method`): the share of attribution mass on the adapter
@@ -75,7 +79,7 @@ from seqsal.errors import check
 from seqsal.evaluate import deletion_insertion, plausibility
 from seqsal.models import EnhancerCNN, ModelConfig, predict, resolve_device, save_model
 from seqsal.motifs import Motif, MotifDatabase, load_adapters, scan
-from seqsal.plot import plot_curves, plot_logo, plot_scatter, save_figure
+from seqsal.plot import plot_curves, plot_logo, save_figure
 from seqsal.report import Report
 from seqsal.simulate import DEFAULT_ENHANCER_MOTIFS, SyntheticSet, plant, simulate_enhancers
 from seqsal.train import evaluate_predictions, fit
@@ -196,10 +200,16 @@ class ShortcutConfig:
         check(self.methods, "methods is empty; give at least one, e.g. grad_x_input,motif_prior")
         for method in self.methods:
             parse_method(method)
-        check(self.n_eval > 0, f"n_eval must be positive, got {self.n_eval}")
+        for name in ("epochs", "patience", "n_eval", "deletion_steps"):
+            value = getattr(self, name)
+            check(isinstance(value, int) and value > 0, f"{name} must be a positive integer, got {value!r}")
+        # Everything a user can get wrong is checked here, before a run writes or trains anything.
+        self.model_config()
+        insert = adapter_insert(self.adapter, self.adapter_length, load_adapters(self.adapter_file))
         check(
-            self.adapter_length is None or self.adapter_length > 0,
-            f"adapter_length must be positive (or None for the full adapter), got {self.adapter_length}",
+            len(insert) < self.length,
+            f"the {len(insert)}-nt adapter does not fit {self.length}-bp sequences with room for motifs; "
+            "lengthen the sequences or plant a shorter prefix (adapter_length)",
         )
 
     @classmethod
@@ -951,13 +961,15 @@ def plot_tradeoff(metrics: pd.DataFrame) -> Figure:
     colors = plt.get_cmap("tab10").colors
     for ax, rate in zip(axes[0], rates):
         rows = metrics[metrics["rate"] == rate]
-        plot_scatter(rows["deletion_auc"], rows["plausibility_auroc"], ax=ax,
-                     xlabel="deletion AUC (normalised; lower = more faithful)",
-                     ylabel="plausibility AUROC vs motif mask", title=f"model trained at rate {rate:g}")
-        # Methods often sit on top of each other, so they are told apart by colour, not by text labels.
+        # Methods often sit on top of each other, so they are told apart by colour and marker in a legend
+        # rather than by text labels beside the points (what seqsal.plot.plot_scatter draws).
         for index, row in enumerate(rows.itertuples()):
             ax.scatter(row.deletion_auc, row.plausibility_auroc, s=40, color=colors[index % len(colors)],
                        marker="os^Dv<>P"[index % 8], label=row.method, zorder=3)
+        ax.set(xlabel="deletion AUC (normalised; lower = more faithful)", ylabel="plausibility AUROC vs motif mask",
+               title=f"model trained at rate {rate:g}")
+        ax.margins(0.12)
+        ax.grid(alpha=0.3)
         ax.axvline(rows["random_deletion_auc"].mean(), color="#999999", linestyle="--", linewidth=1,
                    label="random ranking")
         ax.axhline(0.5, color="#999999", linestyle=":", linewidth=1, label="chance plausibility")
