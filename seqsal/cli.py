@@ -538,8 +538,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seqsal {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        hint = "; continue with --resume" if args.command == "explain" else ""
         print(f"seqsal {args.command}: interrupted; finished files are kept, unfinished ones were not "
-              "written", file=sys.stderr)
+              f"written{hint}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
