@@ -45,7 +45,7 @@ model: install
 	$(BIN)/seqsal simulate --out build/synth --n 20000 --length 249 --seed 1
 	$(BIN)/seqsal train --fasta build/synth/train.fa --labels build/synth/labels.tsv \
 		--valid-fasta build/synth/valid.fa --test-fasta build/synth/test.fa \
-		--activation exp --head gap --seed 1 --out seqsal/default_model.pt
+		--activation exp --head gap --augment-rc --seed 1 --out seqsal/default_model.pt
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info
