@@ -54,7 +54,11 @@ def test_grad_cam_bad_layer(tiny_model, onehot_batch):
         attribute(tiny_model, onehot_batch, "grad_cam", layer="nonexistent")
 
 
-def test_grad_cam_batch_invariance(tiny_model, onehot_batch):
+def test_grad_cam_and_cam_batch_invariance(tiny_model, onehot_batch):
     a = attribute(tiny_model, onehot_batch, "grad_cam", batch_size=1)
     b = attribute(tiny_model, onehot_batch, "grad_cam", batch_size=64)
     np.testing.assert_allclose(a, b, atol=1e-6)
+    gap = EnhancerCNN(ModelConfig(input_length=TINY.input_length, conv_channels=(8, 6), kernel_sizes=(5, 3),
+                                  dense_units=(), head="gap", dropout=0.0)).eval()
+    np.testing.assert_allclose(attribute(gap, onehot_batch, "cam", batch_size=1),
+                               attribute(gap, onehot_batch, "cam", batch_size=7), atol=1e-6)
