@@ -150,11 +150,14 @@ def evaluate_bundle(
     if randomization:
         random_table = pd.concat(randomization, ignore_index=True)
         io.write_table(folder / "randomization.tsv", random_table)
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for method, part in random_table.groupby("method", sort=False):
-            plot_randomization(part, ax=ax)
-        ax.legend([m for m in random_table["method"].unique()], loc="best")
-        figures.append(("Model-randomization sanity check", fig))
+        methods = list(random_table["method"].unique())
+        fig, axes = plt.subplots(1, len(methods), figsize=(4.5 * len(methods), 4.2), sharey=True,
+                                 squeeze=False, layout="constrained")
+        for ax, method in zip(axes[0], methods):
+            plot_randomization(random_table[random_table["method"] == method], ax=ax)
+            ax.set_title(method)
+        figures.append(("Model-randomization sanity check: Spearman correlation with the original map as "
+                        "layers are re-initialised from the output down", fig))
     _write_report(folder, bundle, table, figures, settings, len(rows))
     manifest["complete"] = True
     io.write_json(folder / io.MANIFEST, manifest)
@@ -174,7 +177,8 @@ def _write_report(folder: Path, bundle: Bundle, table: pd.DataFrame, figures: Se
         "Plausibility: AUROC of per-position scores against the ground-truth mask (known motifs). "
         "Max-sensitivity: relative change of the map under single-base substitutions away from its top positions."
     )
-    report.add_key_values({k: str(v) for k, v in asdict(settings).items()}, caption="Settings")
+    report.add_key_values({k: ", ".join(v) if isinstance(v, tuple) else ("—" if v in (None, ()) else str(v))
+                           for k, v in asdict(settings).items()}, caption="Settings")
     report.add_table(table, caption="Metrics per method")
     for caption, fig in figures:
         report.add_figure(fig, caption=caption)
