@@ -74,6 +74,17 @@ def test_end_to_end_simulate_train_predict_explain_logo(tmp_path, capsys):
     html = (run_dir / "report.html").read_text()
     assert "data:image/png;base64," in html and "grad_x_input" in html
 
+    evaluation = tmp_path / "evaluation"
+    status, _, err = run(capsys, "evaluate", run_dir, "--masks", synth / "masks.npz", "--max-sequences", 8,
+                         "--steps", 4, "--out", evaluation)
+    assert status == 0, err
+    metrics = pd.read_csv(evaluation / "metrics.tsv", sep="\t")
+    plausible = metrics[metrics["metric"] == "plausibility_auroc"]
+    assert set(plausible["method"]) == {"saliency", "grad_x_input"}
+    assert plausible["value"].between(0, 1).all()
+    assert {"deletion_auc.logit", "randomized_spearman_last", "max_sensitivity_median"} <= set(metrics["metric"])
+    assert "data:image/png;base64," in (evaluation / "report.html").read_text()
+
     ids = pd.read_csv(run_dir / "scores.tsv", sep="\t")["id"].tolist()[:2]
     status, out, _ = run(capsys, "logo", run_dir, "--ids", ",".join(ids), "--format", "pdf")
     assert status == 0
