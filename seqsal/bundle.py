@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from seqsal import io
-from seqsal.errors import SeqsalError, check
+from seqsal.errors import check
 
 NPZ_MAX_SEQUENCES = 20_000
 
@@ -62,15 +62,6 @@ def to_npz(npy: Path) -> Path:
     return target
 
 
-def array_file(folder: Path, stem: str) -> Path:
-    """The existing ``.npz`` or ``.npy`` file for ``stem`` in a bundle."""
-    for suffix in (".npz", ".npy"):
-        path = folder / f"{stem}{suffix}"
-        if path.is_file():
-            return path
-    raise SeqsalError(f"{folder}: has no {stem}.npz or {stem}.npy; the bundle is incomplete")
-
-
 def load_array(path: Path) -> np.ndarray:
     """A bundle array: ``.npz`` loaded whole (small), ``.npy`` memory-mapped (possibly huge)."""
     if path.suffix == ".npz":
@@ -101,6 +92,7 @@ def load_bundle(folder: str | Path) -> Bundle:
     check(manifest.get("kind") == "explain", f"{folder}: not an explain bundle")
     check(manifest.get("complete"), f"{folder}: the explain run did not finish; continue it with --resume")
     scores = pd.read_csv(folder / "scores.tsv", sep="\t", dtype={"id": str})
-    onehot = load_array(array_file(folder, "ohe"))
-    attributions = {m: load_array(array_file(folder, f"attr.{m}")) for m in manifest["settings"]["methods"]}
+    files = manifest["files"]
+    onehot = load_array(folder / files["onehot"])
+    attributions = {m: load_array(folder / name) for m, name in files["attributions"].items()}
     return Bundle(folder, manifest, scores, onehot, attributions)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from seqsal import io
-from seqsal.encoding import LengthFit, dinucleotide_shuffle, fit_length, one_hot, reverse_complement
+from seqsal.encoding import LengthFit, dinucleotide_shuffle, encode_indices, fit_length, one_hot, reverse_complement
 from seqsal.errors import check
 
 
@@ -72,6 +72,7 @@ def encode_records(
     sequences, fits = [], []
     for record in records:
         check_length(record, length, fit)
+        encode_indices(record.sequence, record.id)  # name bad bases by their position in the input
         sequence, how = fit_length(record.sequence, length)
         sequences.append(sequence)
         fits.append(how)

@@ -35,6 +35,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import expit
 from tqdm import tqdm
 
 import seqsal
@@ -80,6 +81,7 @@ class LogoItem:
     onehot: np.ndarray
     hypothetical: np.ndarray
     prediction: float
+    start: int = 0  # 0-based input position of the first model position (negative when padded)
 
 
 def parse_methods(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -112,6 +114,16 @@ def load_motif_list(names: Sequence[str], motif_db: str | None = None) -> list[M
         return []
     database = MotifDatabase.from_file(motif_db) if motif_db else MotifDatabase.default()
     return list(database.get_many(names))
+
+
+def _dry_run(model: EnhancerCNN, fasta: Path, target: int, settings: ExplainSettings, device) -> None:
+    """Run every method on the first record, so a bad option fails before any file exists."""
+    check(settings.batch_size > 0, f"--batch-size must be positive, got {settings.batch_size}")
+    first = next(io.iter_records(fasta))
+    X, _ = encode_records([first], model.config.input_length, settings.fit)
+    for method in settings.methods:
+        attribute(model, X, method, target, output=settings.output, correct=settings.correct, hypothetical=True,
+                  batch_size=settings.batch_size, device=device, **_options_for(method, settings, 0))
 
 
 def validate_fasta(fasta: Path, length: int, fit: bool) -> int:
@@ -168,6 +180,7 @@ def explain_fasta(
     motifs = load_motif_list(settings.motifs, settings.motif_db)
     length = loaded.config.input_length
     n = validate_fasta(fasta, length, settings.fit)
+    _dry_run(loaded, fasta, target, settings, device)
     manifest = _manifest(fasta, model, loaded, settings, n)
     folder, done = _start(out, manifest, resume)
 
@@ -199,11 +212,12 @@ def explain_fasta(
     _write_scores(folder / "scores.tsv", fasta, stores, predictions, loaded, settings)
 
     top = np.argsort(-predictions, kind="stable")[: settings.n_logos]
-    ids = _ids_at(fasta, top)
+    ids = _ids_at(fasta, top, length)
     if loaded.config.task == "classification":
-        predictions = 1.0 / (1.0 + np.exp(-predictions))
+        predictions = expit(predictions)
     items = {
-        m: [LogoItem(ids[i], stores["ohe"].read(i, i + 1)[0], stores[m].read(i, i + 1)[0], float(predictions[i]))
+        m: [LogoItem(ids[i][0], stores["ohe"].read(i, i + 1)[0], stores[m].read(i, i + 1)[0],
+                     float(predictions[i]), start=ids[i][1])
             for i in top]
         for m in settings.methods
     }
@@ -222,21 +236,38 @@ def explain_fasta(
 _RESUME_KEYS = ("input", "model", "settings", "n_sequences")
 
 
+_OUTPUTS = ("ohe.npy", "ohe.npz", "prediction.npy", "scores.tsv", "report.html")
+
+
 def _start(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, int]:
-    """Create the output folder, or reopen an unfinished run when resuming; returns (folder, n_done)."""
-    folder = io.prepare_output_dir(out)
-    previous = io.read_manifest(folder) if (folder / io.MANIFEST).is_file() else None
+    """Create the output folder, or reopen an unfinished run when resuming; returns (folder, n_done).
+
+    The ``complete: false`` manifest is written before any array, so a run
+    stopped at any point leaves a folder that ``--resume`` can continue.
+    Starting afresh in an earlier run's folder removes that run's arrays and
+    logos, so no stale file can be mistaken for this run's.
+    """
     if resume:
-        check(previous is not None and not previous.get("complete"),
-              f"--resume: {folder} holds no unfinished explain run to continue")
+        previous_path = Path(out) / io.MANIFEST
+        check(previous_path.is_file(), f"--resume: {out} holds no explain run to continue")
+        previous = io.read_manifest(out)
+        check(not previous.get("complete"), f"--resume: the run in {out} already finished")
         for key in _RESUME_KEYS:
             check(_comparable(previous.get(key)) == _comparable(manifest[key]),
-                  f"--resume: the {key} differ from the interrupted run in {folder}; "
+                  f"--resume: the {key} differ from the interrupted run in {out}; "
                   "resume with the same input, model and options, or start a new folder")
         manifest["started"] = previous["started"]
-        return folder, int(previous.get("n_done", 0))
+        manifest["n_done"] = int(previous.get("n_done", 0))
+        return Path(out), manifest["n_done"]
+    folder = io.prepare_output_dir(out)
+    previous = io.read_manifest(folder) if (folder / io.MANIFEST).is_file() else None
     check(previous is None or previous.get("complete") or previous.get("kind") != "explain",
           f"{folder} holds an unfinished explain run; continue it with --resume or choose a new folder")
+    for name in _OUTPUTS:
+        (folder / name).unlink(missing_ok=True)
+    for stale in [*folder.glob("attr.*.np[yz]"), *folder.glob("logos/*")]:
+        stale.unlink()
+    io.write_json(folder / io.MANIFEST, manifest)
     return folder, 0
 
 
@@ -293,23 +324,33 @@ def _write_scores(path: Path, fasta: Path, stores: dict, predictions: np.ndarray
             fits = [fit_length(r.sequence, model.config.input_length)[1] for r in chunk]
             table = pd.DataFrame({"id": [r.id for r in chunk], "prediction": predictions[start:stop]})
             if classification:
-                table["probability"] = 1.0 / (1.0 + np.exp(-table["prediction"].to_numpy()))
+                table["probability"] = expit(table["prediction"].to_numpy())
             table["length_fit"] = [f.action for f in fits]
             table["original_length"] = [f.original_length for f in fits]
             table["offset"] = offsets = np.array([f.offset for f in fits])
             onehot = stores["ohe"].read(start, stop)
             for method in settings.methods:
                 projected = stores[method].read(start, stop) * onehot
-                table[f"top_positions.{method}"] = _top_positions(projected, offsets)
+                table[f"top_positions.{method}"] = _top_positions(projected, offsets,
+                                                                   table["original_length"].to_numpy())
             table.to_csv(handle, sep="\t", index=False, header=start == 0, float_format="%.6g")
             start = stop
 
 
-def _top_positions(projected: np.ndarray, offsets: np.ndarray) -> list[str]:
-    """1-based positions in the *original* sequence of the strongest per-position scores."""
+def _top_positions(projected: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> list[str]:
+    """1-based positions in the *original* sequence of the strongest non-zero per-position scores.
+
+    Padding and positions that score exactly zero (``N``) are never listed, so
+    a row may hold fewer than ``N_TOP_POSITIONS`` positions.
+    """
     scores = np.abs(per_position(projected))
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :N_TOP_POSITIONS]
-    return [",".join(str(int(p) + int(o) + 1) for p in row) for row, o in zip(top, offsets)]
+    top = np.argsort(-scores, axis=1, kind="stable")
+    rows = []
+    for order, row_scores, offset, length in zip(top, scores, offsets, lengths):
+        original = order + offset
+        keep = (original >= 0) & (original < length) & (row_scores[order] > 0)
+        rows.append(",".join(str(int(p) + 1) for p in original[keep][:N_TOP_POSITIONS]))
+    return rows
 
 
 def _top_rows(path: Path, n_rows: int) -> pd.DataFrame:
@@ -321,10 +362,11 @@ def _top_rows(path: Path, n_rows: int) -> pd.DataFrame:
     return best.reset_index(drop=True)
 
 
-def _ids_at(fasta: Path, indices: np.ndarray) -> dict[int, str]:
-    """Record ids at the given positions of the FASTA, in one pass."""
+def _ids_at(fasta: Path, indices: np.ndarray, length: int) -> dict[int, tuple[str, int]]:
+    """Record id and length-fit offset at the given positions of the FASTA, in one pass."""
     wanted = set(int(i) for i in indices)
-    return {i: record.id for i, record in enumerate(io.iter_records(fasta)) if i in wanted}
+    return {i: (record.id, fit_length(record.sequence, length)[1].offset)
+            for i, record in enumerate(io.iter_records(fasta)) if i in wanted}
 
 
 def bundle_logo_items(bundle: Bundle, ids: Sequence[str], method: str) -> list[LogoItem]:
@@ -339,7 +381,7 @@ def bundle_logo_items(bundle: Bundle, ids: Sequence[str], method: str) -> list[L
         prediction = row["probability"] if "probability" in row else row["prediction"]
         i = index[record_id]
         items.append(LogoItem(record_id, np.asarray(bundle.onehot[i]), np.asarray(bundle.attributions[method][i]),
-                              float(prediction)))
+                              float(prediction), start=int(row["offset"])))
     return items
 
 
@@ -384,7 +426,7 @@ def draw_logos(
 def _figure(item: LogoItem, label: str, motifs: Sequence[Motif], motif_threshold: float):
     hits = scan(item.onehot[None], motifs, relative_threshold=motif_threshold) if motifs else []
     return plot_attribution(item.hypothetical, item.onehot, record_id=item.record_id,
-                            prediction=item.prediction, method=label, motif_hits=hits)
+                            prediction=item.prediction, method=label, motif_hits=hits, start=item.start)
 
 
 def _safe_name(record_id: str) -> str:
