@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 import seqsal
 from seqsal.errors import SeqsalError, check
@@ -28,6 +29,27 @@ def _int_list(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
+    return value
+
+
 def _name_list(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
@@ -35,7 +57,7 @@ def _name_list(text: str) -> tuple[str, ...]:
 def _add_device(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None,
                         help="torch device, e.g. cpu or cuda:0 (default: CUDA when available, else CPU)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=_positive_int, default=None,
                         help="CPU threads for torch (default: torch's choice)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -138,7 +160,7 @@ def _predict(args: argparse.Namespace) -> None:
         for j, name in enumerate(names):
             table[f"{name}.logit"] = logits[:, j]
             if model.config.task == "classification":
-                table[f"{name}.probability"] = 1.0 / (1.0 + np.exp(-logits[:, j]))
+                table[f"{name}.probability"] = expit(logits[:, j])
         table["length_fit"] = [f.action for f in fits]
         table.to_csv(sys.stdout, sep="\t", index=False, header=first, float_format="%.6g")
         first = False
@@ -175,7 +197,8 @@ def _logo(args: argparse.Namespace) -> None:
     from seqsal.explain import bundle_logo_items, draw_logos, load_motif_list
 
     bundle = load_bundle(args.bundle)
-    ids = list(args.ids) if args.ids else bundle.ids[: args.top]
+    ranked = bundle.scores.sort_values("prediction", ascending=False, kind="stable")["id"]
+    ids = list(args.ids) if args.ids else list(ranked.head(args.top))
     methods = list(args.method) if args.method else list(bundle.attributions)
     items = {method: bundle_logo_items(bundle, ids, method) for method in methods}
     motifs = load_motif_list(args.motifs or (), args.motif_db)
@@ -236,8 +259,10 @@ def _evaluate(args: argparse.Namespace) -> None:
         steps=args.steps, masks=args.masks, motifs=tuple(args.motifs), motif_db=args.motif_db,
         random_state=args.seed, batch_size=args.batch_size,
     )
-    table = evaluate_bundle(args.bundle, args.out, settings, model=args.model, device=args.device)
-    print(table.to_string(index=False), file=sys.stderr)
+    table = evaluate_bundle(args.bundle, args.out, settings, model=args.model, device=args.device,
+                            progress=not args.quiet)
+    if not args.quiet:
+        print(table.to_string(index=False), file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- shortcut
@@ -293,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--n", type=int, default=20000, help="number of sequences (default 20000)")
     simulate.add_argument("--length", type=int, default=249, help="sequence length in bp (default 249)")
     simulate.add_argument("--positive-fraction", type=float, default=0.5, help="share of positives (default 0.5)")
-    simulate.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files (default 0)")
+    simulate.add_argument("--seed", type=_non_negative_int, default=0, help="random seed; same seed, same files (default 0)")
     simulate.set_defaults(func=_simulate)
 
     train = commands.add_parser(
@@ -332,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     fitting.add_argument("--augment-rc", action="store_true",
                          help="add the reverse complement of every training sequence (motifs work on both strands)")
     fitting.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay (default 0)")
-    fitting.add_argument("--batch-size", type=int, default=128, help="batch size (default 128)")
-    fitting.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fitting.add_argument("--batch-size", type=_positive_int, default=128, help="batch size (default 128)")
+    fitting.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     train.add_argument("--out", required=True, help="model file to write (.pt)")
     _add_device(train)
     train.set_defaults(func=_train)
@@ -343,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
     predict.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
     predict.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
-    predict.add_argument("--batch-size", type=int, default=256, help="sequences per batch (default 256)")
+    predict.add_argument("--batch-size", type=_positive_int, default=256, help="sequences per batch (default 256)")
     _add_device(predict)
     predict.set_defaults(func=_predict)
 
@@ -364,15 +389,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--correct", action="store_true",
                          help="apply the Majdandzic et al. 2023 gradient correction")
     explain.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
-    explain.add_argument("--logos", type=int, default=10, help="logos for the top-K predictions (default 10)")
+    explain.add_argument("--logos", type=_non_negative_int, default=10, help="logos for the top-K predictions (default 10)")
     explain.add_argument("--logo-format", choices=("png", "svg", "pdf"), default="png",
                          help="logo file format (default png; pdf gives one multi-page file per method)")
     explain.add_argument("--motifs", type=_name_list, default=None,
                          help="known motifs to box on logos, by TF name or matrix id, e.g. GATA1,CTCF")
     explain.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
-    explain.add_argument("--motif-threshold", type=float, default=0.8,
+    explain.add_argument("--motif-threshold", type=_fraction, default=0.8,
                          help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
-    explain.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
+    explain.add_argument("--batch-size", type=_positive_int, default=128, help="sequences per batch (default 128)")
     explain.add_argument("--resume", action="store_true",
                          help="continue an interrupted run in --out from its last finished batch")
     options = explain.add_argument_group(
@@ -390,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     options.add_argument("--window", type=int, help="lime/kernel_shap: bases per feature window (default 10)")
     options.add_argument("--start", type=int, help="ism: first position to mutate (0-based, default 0)")
     options.add_argument("--end", type=int, help="ism: stop before this position (default: the length)")
-    options.add_argument("--seed", type=int, help="seed of noise and shuffled references (default 0)")
+    options.add_argument("--seed", type=_non_negative_int, help="seed of noise and shuffled references (default 0)")
     _add_device(explain)
     explain.set_defaults(func=_explain)
 
@@ -398,13 +423,13 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Re-draw logos from a finished 'seqsal explain' folder.")
     logo.add_argument("bundle", help="folder written by seqsal explain")
     logo.add_argument("--ids", type=_name_list, default=None, help="comma-separated record ids")
-    logo.add_argument("--top", type=int, default=10, help="without --ids: the first N records (default 10)")
+    logo.add_argument("--top", type=_positive_int, default=10, help="without --ids: the N highest predictions (default 10)")
     logo.add_argument("--method", type=_name_list, default=None, help="methods to draw (default: all)")
     logo.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
                       help="png/svg: a file per id; pdf: one multi-page file per method (default png)")
     logo.add_argument("--motifs", type=_name_list, default=None, help="known motifs to box, e.g. GATA1,CTCF")
     logo.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
-    logo.add_argument("--motif-threshold", type=float, default=0.8,
+    logo.add_argument("--motif-threshold", type=_fraction, default=0.8,
                       help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
     logo.set_defaults(func=_logo)
 
@@ -455,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     how.add_argument("--model-max", type=int, default=1000,
                      help="with --model: artifact-carrying records explained at most (default 1000)")
-    how.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    how.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     _add_device(audit)
     audit.set_defaults(func=_audit)
 
@@ -474,13 +499,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--motifs", type=_name_list, default=(),
                           help="without --masks: known motifs whose scan hits are the ground truth, e.g. GATA1,CTCF")
     evaluate.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
-    evaluate.add_argument("--max-sequences", type=int, default=200,
+    evaluate.add_argument("--max-sequences", type=_positive_int, default=200,
                           help="evaluate the N highest predictions (default 200)")
     evaluate.add_argument("--replacement", choices=("shuffle", "random", "uniform"), default="shuffle",
                           help="what replaces deleted bases (default: a dinucleotide-shuffled copy)")
     evaluate.add_argument("--steps", type=int, default=20, help="points on each deletion curve (default 20)")
-    evaluate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    evaluate.add_argument("--batch-size", type=int, default=128, help="sequences per batch (default 128)")
+    evaluate.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    evaluate.add_argument("--batch-size", type=_positive_int, default=128, help="sequences per batch (default 128)")
     _add_device(evaluate)
     evaluate.set_defaults(func=_evaluate)
 
@@ -517,8 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     shortcut.add_argument("--epochs", type=int, default=None, help="training epochs at most (default 8)")
     shortcut.add_argument("--n-eval", type=int, default=None,
                           help="contaminated test positives the methods are scored on (default 200)")
-    shortcut.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    shortcut.add_argument("--batch-size", type=int, default=256, help="sequences per batch (default 256)")
+    shortcut.add_argument("--seed", type=_non_negative_int, default=None, help="random seed (default 0)")
+    shortcut.add_argument("--batch-size", type=_positive_int, default=256, help="sequences per batch (default 256)")
     _add_device(shortcut)
     shortcut.set_defaults(func=_shortcut)
     return parser

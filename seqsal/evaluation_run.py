@@ -31,7 +31,7 @@ from seqsal.evaluate import (
     plot_randomization,
     randomization_check,
 )
-from seqsal.models import EnhancerCNN, load_model
+from seqsal.models import EnhancerCNN, default_model_path, load_model
 from seqsal.report import Report
 from seqsal.simulate import read_masks
 
@@ -55,6 +55,9 @@ class EvaluationSettings:
 
 def _ground_truth(bundle: Bundle, rows: np.ndarray, X: np.ndarray, settings: EvaluationSettings) -> np.ndarray | None:
     """Masks for plausibility: simulated masks by id, or known-motif scan hits."""
+    check(set(bundle.scores["length_fit"]) == {"unchanged"},
+          f"{bundle.folder}: some sequences were cropped or padded (--fit); ground-truth masks need the "
+          "sequences at their model length")
     if settings.masks:
         masks = read_masks(settings.masks)
         ids = [bundle.ids[i] for i in rows]
@@ -73,6 +76,7 @@ def evaluate_bundle(
     *,
     model: str | Path | EnhancerCNN | None = None,
     device: str | torch.device | None = None,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Run the chosen checks on every method of a bundle; returns the metrics table.
 
@@ -87,10 +91,18 @@ def evaluate_bundle(
         Checks and their parameters.
     model
         The explained model; by default the file named in the bundle's manifest.
+        A model file whose hash differs from the one that made the bundle is refused.
+    progress
+        Print one line per method on stderr.
     """
     settings = settings or EvaluationSettings()
     for name in settings.checks:
         check(name in CHECKS, f"unknown check {name!r}; choose from {', '.join(CHECKS)}")
+    check(not (settings.masks and settings.motifs), "give either --masks or --motifs as ground truth, not both")
+    if "plausibility" in settings.checks and not (settings.masks or settings.motifs):
+        check(len(settings.checks) > 1, "the plausibility check needs ground truth: --masks or --motifs")
+        settings.checks = tuple(c for c in settings.checks if c != "plausibility")
+        _say("evaluate: no --masks or --motifs given; skipping plausibility", progress)
     bundle = load_bundle(bundle_dir)
     explain_settings = bundle.manifest["settings"]
     if model is None:
@@ -98,9 +110,17 @@ def evaluate_bundle(
         check(path != "in-memory", f"{bundle_dir}: the model was not a file; pass --model")
         model = path
     loaded = load_model(model)
+    recorded = bundle.manifest["model"]["sha256"]
+    if recorded and not isinstance(model, EnhancerCNN):
+        model_file = default_model_path() if str(model) == "default" else Path(model)
+        check(io.file_sha256(model_file) == recorded,
+              f"{model}: is not the model that made {bundle_dir} (its SHA-256 differs); pass the explained model")
     folder = io.prepare_output_dir(out)
     manifest = {"tool": "seqsal", "kind": "evaluate", "complete": False, "seqsal_version": seqsal.__version__,
-                "bundle": str(bundle_dir), "settings": asdict(settings)}
+                "torch_version": torch.__version__, "bundle": str(Path(bundle_dir).resolve()),
+                "input": bundle.manifest["input"], "model": {"path": bundle.manifest["model"]["path"],
+                                                             "sha256": recorded},
+                "settings": asdict(settings)}
     io.write_json(folder / io.MANIFEST, manifest)
 
     predictions = bundle.scores["prediction"].to_numpy()
@@ -113,7 +133,7 @@ def evaluate_bundle(
     metrics, curves, randomization = [], [], []
     figures: list[tuple[str, plt.Figure]] = []
     for method, values in bundle.attributions.items():
-        print(f"evaluate: {method}", file=sys.stderr)
+        _say(f"evaluate: {method}", progress)
         A = np.asarray(values[rows], dtype=np.float32)
         if "deletion" in settings.checks:
             result = deletion_insertion(loaded, X, A, steps=settings.steps, replacement=settings.replacement,
@@ -162,6 +182,11 @@ def evaluate_bundle(
     manifest["complete"] = True
     io.write_json(folder / io.MANIFEST, manifest)
     return table
+
+
+def _say(message: str, progress: bool) -> None:
+    if progress:
+        print(message, file=sys.stderr)
 
 
 _GRADIENT_FAMILY = ("gradient", "saliency", "grad_x_input", "smoothgrad", "smoothgrad_sq", "integrated_gradients")

@@ -291,7 +291,7 @@ def _manifest(fasta: Path, source, model: EnhancerCNN, settings: ExplainSettings
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "input": {"path": str(fasta), "sha256": io.file_sha256(fasta)},
         "model": {
-            "path": str(model_path) if model_path else "in-memory",
+            "path": str(model_path.resolve()) if model_path else "in-memory",
             "sha256": io.file_sha256(model_path) if model_path else None,
             "config": model.config.to_dict(),
             "metadata": getattr(model, "metadata", {}),

@@ -85,3 +85,27 @@ def test_large_bundles_stay_npy_and_load_memory_mapped(tmp_path, tiny_model, mon
     bundle = load_bundle(out)
     assert isinstance(bundle.onehot, np.memmap) and bundle.attributions["saliency"].shape == (30, 4, 40)
     assert _manifest(out)["files"]["onehot"] == "ohe.npy"
+
+
+def test_bad_method_option_fails_before_anything_is_written(tmp_path, tiny_model):
+    model = save_model(tiny_model, tmp_path / "tiny.pt")
+    fasta = tmp_path / "in.fa"
+    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(5, TINY.input_length))))
+    out = tmp_path / "run"
+    assert main(["explain", str(fasta), "--model", str(model), "--method", "grad_cam", "--layer", "99",
+                 "--out", str(out), "--quiet"]) == 2
+    assert not out.exists()
+
+
+def test_rerun_in_the_same_folder_leaves_no_stale_outputs(tmp_path, tiny_model):
+    model = save_model(tiny_model, tmp_path / "tiny.pt")
+    fasta = tmp_path / "in.fa"
+    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(6, TINY.input_length))))
+    out = tmp_path / "run"
+    common = ["--model", str(model), "--out", str(out), "--logos", "1", "--quiet"]
+    assert main(["explain", str(fasta), "--method", "saliency,gradient", *common]) == 0
+    assert main(["explain", str(fasta), "--method", "gradient", *common]) == 0
+    assert sorted(p.name for p in out.glob("attr.*")) == ["attr.gradient.npz"]
+    logos = [p.name for p in (out / "logos").iterdir()]
+    assert len(logos) == 1 and ".gradient." in logos[0]
+    assert list(load_bundle(out).attributions) == ["gradient"]

@@ -99,6 +99,9 @@ def attribute(
     """
     check(method in METHODS, f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     check(output in OUTPUTS, f"unknown output {output!r}; choose one of {list(OUTPUTS)}")
+    task = getattr(getattr(model, "config", None), "task", "classification")
+    check(output == "logit" or task == "classification",
+          "output 'probability' is the sigmoid of a classification logit; this is a regression model, use 'logit'")
     onehot = as_onehot_array(X)
     function = METHODS[method]
     accepted = method_options(method)
