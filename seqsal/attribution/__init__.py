@@ -71,7 +71,8 @@ def attribute(
         Maps ``(N, 4, L)`` float32 to logits ``(N, T)``.  Its mode, device and
         ``requires_grad`` flags are restored before this returns.
     X
-        One-hot sequences ``(N, 4, L)`` (numpy or torch); ``(4, L)`` is one sequence.
+        One-hot sequences ``(N, 4, L)`` (numpy or torch); ``(4, L)`` is one sequence,
+        returned as ``(1, 4, L)``.
     method
         One of :data:`METHODS`.
     target

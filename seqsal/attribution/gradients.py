@@ -262,7 +262,9 @@ def integrated_gradients(
     attributions are averaged over ``n_references`` shuffled references
     ("expected gradients" style), each seeded per sequence.
 
-    How it fails: too few ``steps`` leave a completeness gap (check it with
+    At an ``N`` (all-zero) column the projection recovers nothing, so with a
+    non-zero baseline the projected scores miss that column's share of
+    ``f(x) − f(x')``.  How it fails: too few ``steps`` leave a completeness gap (check it with
     :func:`completeness_gap`); the all-zeros baseline is not a sequence at all,
     and a uniform one is a blur that the model may score arbitrarily.
     """
