@@ -511,6 +511,7 @@ def randomization_check(
     random_state: int = 0,
     batch_size: int = 128,
     device: str | torch.device | None = None,
+    method_options: dict | None = None,
 ) -> pd.DataFrame:
     """Cascading model randomization (Adebayo et al. 2018): does the explanation depend on the weights?
 
@@ -545,6 +546,9 @@ def randomization_check(
         Seed of the re-initialisations.
     batch_size, device
         As for :func:`seqsal.attribution.attribute`.
+    method_options
+        Method-specific options passed to :func:`seqsal.attribution.attribute`
+        (e.g. IG ``steps``), so the check explains the way the run did.
 
     Returns
     -------
@@ -565,9 +569,8 @@ def randomization_check(
     seeds = np.random.SeedSequence(random_state).generate_state(len(names), dtype=np.uint64)
 
     def explain() -> np.ndarray:
-        projected = attribute(
-            randomized, onehot, method, target, output=output, correct=correct, batch_size=batch_size, device=device
-        )
+        projected = attribute(randomized, onehot, method, target, output=output, correct=correct,
+                              batch_size=batch_size, device=device, **(method_options or {}))
         return per_position(projected).astype(np.float64)
 
     original = explain()
@@ -658,6 +661,7 @@ def max_sensitivity(
     random_state: int = 0,
     batch_size: int = 128,
     device: str | torch.device | None = None,
+    method_options: dict | None = None,
 ) -> np.ndarray:
     """Relative max-sensitivity (Yeh et al. 2019) under random base substitutions.
 
@@ -698,6 +702,8 @@ def max_sensitivity(
     batch_size, device
         As for :func:`seqsal.attribution.attribute`; ``batch_size`` also bounds
         how many sequences' perturbed copies are held at once.
+    method_options
+        Method-specific options passed to :func:`seqsal.attribution.attribute`.
 
     Returns
     -------
@@ -714,9 +720,8 @@ def max_sensitivity(
     onehot = as_onehot_array(X)
 
     def explain(inputs: np.ndarray) -> np.ndarray:
-        return attribute(
-            model, inputs, method, target, output=output, correct=correct, batch_size=batch_size, device=device
-        ).astype(np.float64)
+        return attribute(model, inputs, method, target, output=output, correct=correct, batch_size=batch_size,
+                         device=device, **(method_options or {})).astype(np.float64)
 
     reference = explain(onehot)
     scores = per_position(reference)

@@ -19,7 +19,7 @@ from matplotlib import pyplot as plt
 
 import seqsal
 from seqsal import io
-from seqsal.attribution import per_position
+from seqsal.attribution import method_options, per_position
 from seqsal.bundle import Bundle, load_bundle
 from seqsal.errors import check
 from seqsal.evaluate import (
@@ -135,6 +135,7 @@ def evaluate_bundle(
     for method, values in bundle.attributions.items():
         _say(f"evaluate: {method}", progress)
         A = np.asarray(values[rows], dtype=np.float32)
+        options = {k: v for k, v in explain_settings["options"].items() if k in method_options(method)}
         if "deletion" in settings.checks:
             result = deletion_insertion(loaded, X, A, steps=settings.steps, replacement=settings.replacement,
                                         random_state=settings.random_state, **common)
@@ -153,13 +154,13 @@ def evaluate_bundle(
                                 "sd": row["sd"], "n": row["n_scored"]})
         if "randomization" in settings.checks and method in _GRADIENT_FAMILY:
             table = randomization_check(loaded, X[:50], method, random_state=settings.random_state,
-                                        **common, **gradient_options)
+                                        method_options=options, **common, **gradient_options)
             randomization.append(table.assign(method=method))
             metrics.append({"method": method, "metric": "randomized_spearman_last",
                             "value": float(table["spearman_mean"].iloc[-1])})
         if "stability" in settings.checks and method in _GRADIENT_FAMILY:
             sensitivity = max_sensitivity(loaded, X[:50], method, random_state=settings.random_state,
-                                          **common, **gradient_options)
+                                          method_options=options, **common, **gradient_options)
             metrics.append({"method": method, "metric": "max_sensitivity_median",
                             "value": float(np.nanmedian(sensitivity))})
 

@@ -297,3 +297,13 @@ def test_plot_perturbation_curves():
     lines = ax.get_lines()
     assert lines[2].get_linestyle() == "--" and lines[2].get_color() == lines[0].get_color()
     plt.close(ax.figure)
+
+
+def test_checks_pass_method_options_through(tiny_model, onehot_batch):
+    """Randomization and stability explain the way the run did: options reach the method."""
+
+    X = onehot_batch[:3]
+    table = randomization_check(tiny_model, X, "integrated_gradients", method_options={"steps": 4})
+    assert table["spearman_mean"].iloc[0] == 1.0
+    with pytest.raises(SeqsalError, match="no option 'stepz'"):
+        max_sensitivity(tiny_model, X, "integrated_gradients", method_options={"stepz": 4})
