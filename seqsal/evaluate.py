@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.axes import Axes
+from scipy.special import expit
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
@@ -272,7 +273,7 @@ def deletion_insertion(
             logits[part] = target_scalar(model, inputs, index, "logit").double().cpu().numpy()
 
     by_curve = logits.reshape(len(CURVES), n, len(k))
-    probabilities = 1.0 / (1.0 + np.exp(-by_curve))
+    probabilities = expit(by_curve)
     fields = {}
     for position, name in enumerate(CURVES):
         fields[f"{name}_logit"] = by_curve[position]

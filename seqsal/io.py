@@ -107,16 +107,6 @@ def iter_batches(records: Iterable[Record], batch_size: int) -> Iterator[list[Re
         yield batch
 
 
-def count_records(path: PathLike) -> int:
-    """Count records without parsing sequences (for progress bars and preallocation)."""
-    path = Path(path)
-    marker = ">" if _sequence_format(path) == "fasta" else "@"
-    if marker == "@":
-        return sum(1 for _ in iter_records(path))
-    with _open_text(path) as handle:
-        return sum(1 for line in handle if line.startswith(">"))
-
-
 def read_labels(path: PathLike) -> pd.DataFrame:
     """Read a tab-separated label table with an ``id`` column; returns it indexed by id.
 
