@@ -85,12 +85,3 @@ def test_bad_arguments_name_the_valid_choices(tiny_model, onehot_batch):
         attribute(tiny_model, onehot_batch[:, :3], "saliency")
 
 
-def test_folded_batchnorm_computes_the_same_function(tiny_model, onehot_batch):
-    from seqsal.attribution.base import fold_batchnorm
-
-    folded = fold_batchnorm(tiny_model)
-    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in folded.modules())
-    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in tiny_model.modules())  # original untouched
-    x = torch.from_numpy(onehot_batch)
-    with torch.no_grad():
-        np.testing.assert_allclose(folded(x).numpy(), tiny_model(x).numpy(), atol=1e-5)

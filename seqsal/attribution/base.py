@@ -10,7 +10,6 @@ everything back as it was, also when an error interrupts the work.
 from __future__ import annotations
 
 import contextlib
-import copy
 from typing import Iterator
 
 import numpy as np
@@ -40,38 +39,6 @@ def frozen_model(model: nn.Module, device: torch.device) -> Iterator[nn.Module]:
         for parameter, flag in zip(parameters, flags):
             parameter.requires_grad_(flag)
         model.train(was_training)
-
-
-@torch.no_grad()
-def fold_batchnorm(model: nn.Module) -> nn.Module:
-    """A copy of an eval-mode model with every BatchNorm1d merged into the layer before it.
-
-    In eval mode BatchNorm is a fixed affine map, so ``BN(W x + b)`` equals a
-    single layer with weights ``s W`` and bias ``s (b − μ) + β`` where
-    ``s = γ / sqrt(σ² + ε)``.  Folding removes a pass over every activation in
-    both the forward and the backward pass, which matters when a method runs
-    the model thousands of times.  Only a ``BatchNorm1d`` that directly follows
-    a ``Conv1d`` or ``Linear`` inside an ``nn.Sequential`` is folded; anything
-    else is copied unchanged, so the copy computes the same function.
-    """
-    folded = copy.deepcopy(model).eval()
-    for container in folded.modules():
-        if not isinstance(container, nn.Sequential):
-            continue
-        names = list(container._modules)
-        for first, second in zip(names, names[1:]):
-            layer, norm = container._modules[first], container._modules[second]
-            if not (isinstance(layer, (nn.Conv1d, nn.Linear)) and isinstance(norm, nn.BatchNorm1d)
-                    and norm.running_mean is not None):
-                continue
-            gamma = norm.weight if norm.weight is not None else torch.ones_like(norm.running_var)
-            beta = norm.bias if norm.bias is not None else torch.zeros_like(norm.running_mean)
-            scale = gamma / torch.sqrt(norm.running_var + norm.eps)
-            bias = layer.bias if layer.bias is not None else torch.zeros_like(norm.running_mean)
-            layer.weight.mul_(scale.view(-1, *([1] * (layer.weight.dim() - 1))))
-            layer.bias = nn.Parameter((bias - norm.running_mean) * scale + beta, requires_grad=False)
-            container._modules[second] = nn.Identity()
-    return folded
 
 
 def resolve_target(model: nn.Module, target: int | str) -> int:

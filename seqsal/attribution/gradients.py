@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqsal.attribution.base import batch_slices, fold_batchnorm, frozen_model, target_scalar
+from seqsal.attribution.base import batch_slices, frozen_model, target_scalar
+from seqsal.attribution.rewrite import attribution_copy
 from seqsal.encoding import decode, dinucleotide_shuffle, one_hot
 from seqsal.errors import check
 from seqsal.models import resolve_device
@@ -48,15 +49,16 @@ def input_gradient(
 ) -> np.ndarray:
     """``∂S/∂x`` for every sequence, batch by batch, without parameter gradients.
 
-    The model runs with its BatchNorm layers folded into the preceding layers
-    (:func:`~seqsal.attribution.base.fold_batchnorm`): the same function, fewer passes.
+    The model runs as :func:`~seqsal.attribution.rewrite.attribution_copy`:
+    BatchNorm folded, max-pool before activation, channels-last layout; the
+    same function with fewer and faster passes.
     """
     gradients = np.empty_like(X)
     with frozen_model(model, device), torch.enable_grad():
-        folded = fold_batchnorm(model)
+        fast = attribution_copy(model)
         for part in batch_slices(len(X), batch_size):
             x = torch.from_numpy(X[part]).to(device).requires_grad_(True)
-            score = target_scalar(folded, x, target, output)
+            score = target_scalar(fast, x, target, output)
             (grad,) = torch.autograd.grad(score.sum(), x)
             gradients[part] = grad.detach().cpu().numpy()
     return gradients
