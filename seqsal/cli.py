@@ -183,7 +183,7 @@ def _explain(args: argparse.Namespace) -> None:
         methods=parse_methods(args.method), target=args.target, output=args.output, correct=args.correct,
         fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
         motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
-        options=_method_options(args),
+        options=_method_options(args), first_index=args.first_index,
     )
     bundle = explain_fasta(args.fasta, args.model, args.out, settings, device=args.device,
                            progress=not args.quiet, resume=args.resume)
@@ -206,6 +206,25 @@ def _logo(args: argparse.Namespace) -> None:
                        correct=bool(bundle.manifest["settings"].get("correct")))
     for path in paths:
         print(path)
+
+
+# --------------------------------------------------------------------------- split / merge
+def _split(args: argparse.Namespace) -> None:
+    from seqsal import io
+
+    shards = io.split_fasta(args.fasta, args.out, args.shard_size)
+    print("file\tfirst_index\tn_records")
+    for shard in shards:
+        print(f"{shard.path}\t{shard.first_index}\t{shard.n_records}")
+
+
+def _merge(args: argparse.Namespace) -> None:
+    from seqsal.merge import merge_bundles
+
+    bundle = merge_bundles(args.bundles, args.out, n_logos=args.logos, logo_format=args.logo_format,
+                           motifs=args.motifs or (), motif_db=args.motif_db, motif_threshold=args.motif_threshold)
+    print(f"merged {len(args.bundles)} bundles, {len(bundle.scores)} sequences; wrote {bundle.folder}/",
+          file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- audit
@@ -400,6 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--batch-size", type=_positive_int, default=128, help="sequences per batch (default 128)")
     explain.add_argument("--resume", action="store_true",
                          help="continue an interrupted run in --out from its last finished batch")
+    explain.add_argument("--first-index", type=_non_negative_int, default=0,
+                         help="when FASTA is a shard (seqsal split): the 0-based place of its first record in "
+                              "the whole input, so seeded methods draw what a whole-file run would (default 0)")
     options = explain.add_argument_group(
         "method options", "each applies to the methods that have it; unset means the method's default")
     options.add_argument("--steps", type=int, help="integrated_gradients: path steps (default 50)")
@@ -432,6 +454,33 @@ def build_parser() -> argparse.ArgumentParser:
     logo.add_argument("--motif-threshold", type=_fraction, default=0.8,
                       help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
     logo.set_defaults(func=_logo)
+
+    split = commands.add_parser(
+        "split", help="split a FASTA into shards to explain in parallel",
+        description="Writes shard_00000.fa, shard_00001.fa, ... of --shard-size records each, in input order, "
+                    "and a manifest.json; prints each shard's file, first index and size as a TSV. Explain "
+                    "each shard with 'seqsal explain SHARD --first-index I', then 'seqsal merge'.")
+    split.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    split.add_argument("--shard-size", type=_positive_int, required=True, help="records per shard")
+    split.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+    split.set_defaults(func=_split)
+
+    merge = commands.add_parser(
+        "merge", help="merge explain bundles of consecutive shards into one bundle",
+        description="Concatenates the arrays and score tables of explain bundles in the order given and "
+                    "draws logos and a report as 'seqsal explain' would; the manifest lists every shard with "
+                    "its hashes. The shards must share model and options.")
+    merge.add_argument("bundles", nargs="+", help="explain bundles, first shard first")
+    merge.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+    merge.add_argument("--logos", type=_non_negative_int, default=10,
+                       help="logos for the top-K predictions (default 10)")
+    merge.add_argument("--logo-format", choices=("png", "svg", "pdf"), default="png",
+                       help="logo file format (default png)")
+    merge.add_argument("--motifs", type=_name_list, default=None, help="known motifs to box, e.g. GATA1,CTCF")
+    merge.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    merge.add_argument("--motif-threshold", type=_fraction, default=0.8,
+                       help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
+    merge.set_defaults(func=_merge)
 
     audit = commands.add_parser(
         "audit", help="audit a labelled dataset for shortcuts (adapters, k-mers, composition, leakage)",

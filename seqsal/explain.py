@@ -71,6 +71,7 @@ class ExplainSettings:
     motif_threshold: float = 0.8
     logo_format: str = "png"
     options: dict = field(default_factory=dict)
+    first_index: int = 0  # global index of the input's first record: seeds stay those of a whole-file run
 
 
 @dataclass
@@ -181,7 +182,7 @@ def explain_fasta(
     length = loaded.config.input_length
     n = validate_fasta(fasta, length, settings.fit)
     _dry_run(loaded, fasta, target, settings, device)
-    manifest = _manifest(fasta, model, loaded, settings, n)
+    manifest = _manifest(fasta, model, loaded, settings, n, target)
     folder, done = _start(out, manifest, resume)
 
     shape = (n, 4, length)
@@ -201,23 +202,36 @@ def explain_fasta(
             for method in settings.methods:
                 scores = attribute(loaded, X, method, target, output=settings.output, correct=settings.correct,
                                    hypothetical=True, batch_size=settings.batch_size, device=device,
-                                   **_options_for(method, settings, done))
+                                   **_options_for(method, settings, settings.first_index + done))
                 stores[method].write(done, scores)
             done += len(batch)
             manifest["n_done"] = done
             io.write_json(folder / io.MANIFEST, manifest)
             bar.update(len(batch))
 
-    predictions = stores["prediction"].read(0, n)[:, target]
-    _write_scores(folder / "scores.tsv", fasta, stores, predictions, loaded, settings)
+    _write_scores(folder / "scores.tsv", fasta, stores, stores["prediction"].read(0, n)[:, target], loaded,
+                  settings)
+    return finish_bundle(folder, manifest, stores, settings, motifs)
 
+
+def finish_bundle(folder: Path, manifest: dict, stores: dict[str, ArrayStore], settings: ExplainSettings,
+                  motifs: Sequence[Motif] = ()) -> Bundle:
+    """Logos, report, ``.npz`` conversion and the completed manifest: the end of an explain run or a merge.
+
+    Expects the arrays in ``stores`` and ``scores.tsv`` to be written.  Logos
+    show the ``settings.n_logos`` highest predictions of the explained target,
+    ranked at full precision (ties keep input order), so a merged bundle gets
+    the logos its single-run equivalent would.
+    """
+    n = manifest["n_sequences"]
+    predictions = stores["prediction"].read(0, n)[:, manifest["target_index"]]
     top = np.argsort(-predictions, kind="stable")[: settings.n_logos]
-    ids = _ids_at(fasta, top, length)
-    if loaded.config.task == "classification":
+    rows = _score_rows_at(folder / "scores.tsv", top)
+    if manifest["model"]["config"]["task"] == "classification":
         predictions = expit(predictions)
     items = {
-        m: [LogoItem(ids[i][0], stores["ohe"].read(i, i + 1)[0], stores[m].read(i, i + 1)[0],
-                     float(predictions[i]), start=ids[i][1])
+        m: [LogoItem(rows[i][0], stores["ohe"].read(i, i + 1)[0], stores[m].read(i, i + 1)[0],
+                     float(predictions[i]), start=rows[i][1])
             for i in top]
         for m in settings.methods
     }
@@ -276,13 +290,15 @@ def _comparable(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def _manifest(fasta: Path, source, model: EnhancerCNN, settings: ExplainSettings, n: int) -> dict:
+def _manifest(fasta: Path, source, model: EnhancerCNN, settings: ExplainSettings, n: int,
+              target: int) -> dict:
     model_path = None if isinstance(source, EnhancerCNN) else _model_file(source)
     return {
         "tool": "seqsal",
         "kind": "explain",
         "complete": False,
         "n_sequences": n,
+        "target_index": target,
         "n_done": 0,
         "seqsal_version": seqsal.__version__,
         "torch_version": torch.__version__,
@@ -362,11 +378,14 @@ def _top_rows(path: Path, n_rows: int) -> pd.DataFrame:
     return best.reset_index(drop=True)
 
 
-def _ids_at(fasta: Path, indices: np.ndarray, length: int) -> dict[int, tuple[str, int]]:
-    """Record id and length-fit offset at the given positions of the FASTA, in one pass."""
+def _score_rows_at(path: Path, indices: np.ndarray) -> dict[int, tuple[str, int]]:
+    """Record id and length-fit offset of the given rows of ``scores.tsv``, read in chunks."""
     wanted = set(int(i) for i in indices)
-    return {i: (record.id, fit_length(record.sequence, length)[1].offset)
-            for i, record in enumerate(io.iter_records(fasta)) if i in wanted}
+    rows = {}
+    for chunk in pd.read_csv(path, sep="\t", dtype={"id": str}, usecols=["id", "offset"], chunksize=50_000):
+        for i in wanted.intersection(chunk.index):
+            rows[i] = (chunk.at[i, "id"], int(chunk.at[i, "offset"]))
+    return rows
 
 
 def bundle_logo_items(bundle: Bundle, ids: Sequence[str], method: str) -> list[LogoItem]:
@@ -436,6 +455,7 @@ def _safe_name(record_id: str) -> str:
 def write_report(folder: Path, manifest: dict, top_rows: pd.DataFrame, logo_paths: Sequence[Path]) -> Path:
     """Write ``report.html``: settings, the top of the prediction table and the logos, all embedded."""
     settings = manifest["settings"]
+    digest = manifest["input"]["sha256"]
     report = Report(f"seqsal explain — {Path(manifest['input']['path']).name}")
     report.add_paragraph(
         f"{manifest['n_sequences']} sequences explained with {', '.join(settings['methods'])} "
@@ -446,7 +466,7 @@ def write_report(folder: Path, manifest: dict, top_rows: pd.DataFrame, logo_path
     )
     report.add_key_values({
         "input": manifest["input"]["path"],
-        "input sha256": manifest["input"]["sha256"][:16] + "…",
+        "input sha256": f"{digest[:16]}…" if digest else "per shard, listed in manifest.json",
         "model": manifest["model"]["path"],
         "model task": manifest["model"]["config"]["task"],
         "method options": ", ".join(f"{k}={v}" for k, v in settings["options"].items()) or "defaults",

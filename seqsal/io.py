@@ -107,6 +107,53 @@ def iter_batches(records: Iterable[Record], batch_size: int) -> Iterator[list[Re
         yield batch
 
 
+def count_records(path: PathLike) -> int:
+    """Number of records in a FASTA/FASTQ file (one streaming pass)."""
+    return sum(1 for _ in iter_records(path))
+
+
+class Shard(NamedTuple):
+    """One piece of a split input: its file, the 0-based index of its first record, its size."""
+
+    path: Path
+    first_index: int
+    n_records: int
+
+
+def shard_name(index: int) -> str:
+    """File name of shard ``index``, zero-padded so that names sort in input order."""
+    return f"shard_{index:05d}.fa"
+
+
+def split_fasta(path: PathLike, out: PathLike, shard_size: int) -> list[Shard]:
+    """Split a FASTA/FASTQ file into FASTA shards of ``shard_size`` records, in input order.
+
+    Shards are named by :func:`shard_name` and written atomically as they
+    fill, so only one shard is held in memory.  ``out`` must be new, empty or
+    an earlier seqsal folder (earlier shards there are replaced); a
+    ``manifest.json`` records the input's hash and every shard.  Explain each
+    shard with ``first_index`` set to its :attr:`Shard.first_index` so that
+    seeded methods give the numbers a single run would, then merge the
+    bundles with :func:`seqsal.merge.merge_bundles`.
+    """
+    check(isinstance(shard_size, int) and shard_size > 0, f"shard size must be a positive integer, got {shard_size}")
+    path = Path(path)
+    folder = prepare_output_dir(out)
+    for stale in folder.glob("shard_*.fa"):
+        stale.unlink()
+    shards = []
+    for index, batch in enumerate(iter_batches(iter_records(path), shard_size)):
+        shard = Shard(folder / shard_name(index), index * shard_size, len(batch))
+        write_fasta(shard.path, batch)
+        shards.append(shard)
+    write_json(folder / MANIFEST, {
+        "tool": "seqsal", "kind": "split", "input": {"path": str(path), "sha256": file_sha256(path)},
+        "shard_size": shard_size,
+        "shards": [{"file": s.path.name, "first_index": s.first_index, "n_records": s.n_records} for s in shards],
+    })
+    return shards
+
+
 def read_labels(path: PathLike) -> pd.DataFrame:
     """Read a tab-separated label table with an ``id`` column; returns it indexed by id.
 
