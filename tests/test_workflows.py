@@ -1,0 +1,127 @@
+"""The Snakemake workflows, run for real on a tiny model: sharded explain equals one whole-file run."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from seqsal import io
+from seqsal.cli import main
+from seqsal.models import EnhancerCNN, save_model
+from tests.conftest import TINY, random_sequences
+
+pytest.importorskip("snakemake")
+
+WORKFLOWS = Path(__file__).resolve().parents[1] / "workflows"
+N_RECORDS, SHARD_SIZE, BATCH_SIZE = 22, 8, 4  # three shards: 8 + 8 + 6 records
+METHODS = ["saliency", "smoothgrad"]  # smoothgrad is seeded by the global sequence index
+
+
+def snakemake(workflow: str, config: Path, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run a workflow with the test interpreter's ``seqsal`` first on PATH."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = [sys.executable, "-m", "snakemake", "-s", str(WORKFLOWS / workflow / "Snakefile"),
+               "--configfile", str(config), "--cores", "2", *extra]
+    result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def write_config(folder: Path, workflow: str, overrides: dict) -> Path:
+    """The workflow's example config with ``overrides``, written to ``folder/config.yaml``."""
+    config = yaml.safe_load((WORKFLOWS / workflow / "config.yaml").read_text())
+    config.update(overrides)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def ran_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """How many jobs of each rule snakemake started (or planned, in a dry run)."""
+    counts: dict[str, int] = {}
+    log = result.stdout + result.stderr
+    for match in re.finditer(r"^(?:local)?(?:rule|checkpoint) (\w+):$", log, flags=re.MULTILINE):
+        counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+    return counts
+
+
+@pytest.fixture
+def explain_setup(tmp_path: Path) -> tuple[Path, Path]:
+    model = EnhancerCNN(TINY).eval()
+    save_model(model, tmp_path / "tiny.pt")
+    records = [io.Record(f"seq{i:02d}", s) for i, s in enumerate(random_sequences(N_RECORDS, TINY.input_length, 3))]
+    io.write_fasta(tmp_path / "peaks.fa", records)
+    config = write_config(tmp_path, "explain", {
+        "inputs": {"peaks": "peaks.fa"}, "outdir": "results", "model": "tiny.pt", "methods": METHODS,
+        "method_options": "--n-samples 3", "shard_size": SHARD_SIZE, "batch_size": BATCH_SIZE,
+        "explain_threads": 1, "logos": 2, "modisco": False,
+    })
+    return tmp_path, config
+
+
+@pytest.mark.slow
+def test_sharded_explain_equals_one_run_and_reruns_only_a_deleted_shard(explain_setup):
+    workdir, config = explain_setup
+    first = snakemake("explain", config, workdir)
+    assert ran_jobs(first) == {"all": 1, "explain": 3, "merge": 1, "split": 1}
+
+    assert main(["explain", str(workdir / "peaks.fa"), "--model", str(workdir / "tiny.pt"), "--out",
+                 str(workdir / "whole"), "--method", ",".join(METHODS), "--n-samples", "3",
+                 "--batch-size", str(BATCH_SIZE), "--logos", "2", "--quiet"]) == 0
+    merged, whole = workdir / "results/peaks/bundle", workdir / "whole"
+    for name in ["ohe.npz", *(f"attr.{m}.npz" for m in METHODS)]:
+        with np.load(merged / name) as got, np.load(whole / name) as expected:
+            np.testing.assert_array_equal(got["arr_0"], expected["arr_0"])
+    np.testing.assert_array_equal(np.load(merged / "prediction.npy"), np.load(whole / "prediction.npy"))
+    assert (merged / "scores.tsv").read_text() == (whole / "scores.tsv").read_text()
+    assert sorted(p.name for p in (merged / "logos").iterdir()) == sorted(p.name for p in (whole / "logos").iterdir())
+    manifest = io.read_manifest(merged)
+    assert manifest["complete"] and manifest["n_sequences"] == N_RECORDS
+    assert [s["first_index"] for s in manifest["shards"]] == [0, 8, 16]
+    assert all(len(s["files_sha256"]) == 2 + 1 + len(METHODS) for s in manifest["shards"])
+
+    shards = workdir / "results/peaks/explain"
+    untouched = {p.name: (p / "manifest.json").stat().st_mtime_ns for p in shards.iterdir()}
+    shutil.rmtree(shards / "shard_00001")
+    again = snakemake("explain", config, workdir)
+    assert ran_jobs(again) == {"all": 1, "explain": 1, "merge": 1}
+    for name in ("shard_00000", "shard_00002"):
+        assert (shards / name / "manifest.json").stat().st_mtime_ns == untouched[name]
+    with np.load(merged / "attr.smoothgrad.npz") as got, np.load(whole / "attr.smoothgrad.npz") as expected:
+        np.testing.assert_array_equal(got["arr_0"], expected["arr_0"])
+
+
+def test_dry_run_schedules_modisco_on_the_merged_bundle(explain_setup):
+    workdir, config = explain_setup
+    result = snakemake("explain", config, workdir, "-n", "--config", "modisco=true", "modisco_method=saliency")
+    jobs = ran_jobs(result)
+    assert jobs["modisco_motifs"] == 1 and jobs["modisco_report"] == 1 and jobs["split"] == 1
+
+
+def test_dry_run_refuses_a_modisco_method_that_is_not_explained(explain_setup):
+    workdir, config = explain_setup
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(WORKFLOWS / "explain/Snakefile"), "--configfile", str(config),
+         "-n", "--config", "modisco=true", "modisco_method=ism"],
+        cwd=workdir, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "modisco_method 'ism' is not among the methods" in result.stdout + result.stderr
+
+
+def test_audit_workflow_plans_one_audit_per_dataset(tmp_path: Path):
+    for name in ("pos", "neg"):
+        io.write_fasta(tmp_path / f"{name}.fa", [io.Record(f"{name}{i}", s)
+                                                 for i, s in enumerate(random_sequences(5, 30, seed=len(name)))])
+    config = write_config(tmp_path, "audit", {"datasets": {
+        "first": {"pos": "pos.fa", "neg": "neg.fa"}, "second": {"pos": "neg.fa", "neg": "pos.fa"}}})
+    result = snakemake("audit", config, tmp_path, "-n")
+    assert ran_jobs(result) == {"all": 1, "audit": 2}
