@@ -434,8 +434,8 @@ def draw_logos(
             save_pdf_pages(figures, path)
             paths.append(path)
             continue
-        for item, figure in zip(method_items, figures):
-            path = logos / f"{_safe_name(item.record_id)}.{method}.{fmt}"
+        for item, stem, figure in zip(method_items, _file_stems(method_items), figures):
+            path = logos / f"{stem}.{method}.{fmt}"
             save_figure(figure, path)
             plt.close(figure)
             paths.append(path)
@@ -448,8 +448,19 @@ def _figure(item: LogoItem, label: str, motifs: Sequence[Motif], motif_threshold
                             prediction=item.prediction, method=label, motif_hits=hits, start=item.start)
 
 
-def _safe_name(record_id: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in record_id)
+def _file_stems(items: Sequence[LogoItem]) -> list[str]:
+    """File-system-safe names from record ids; ids that collide (duplicates, or ``a/b`` and ``a_b``) get ``_2``,
+    ``_3``, ... in order, so no logo overwrites another."""
+    stems, used = [], set()
+    for item in items:
+        base = "".join(c if c.isalnum() or c in "._-" else "_" for c in item.record_id)
+        stem, copy = base, 1
+        while stem in used:
+            copy += 1
+            stem = f"{base}_{copy}"
+        used.add(stem)
+        stems.append(stem)
+    return stems
 
 
 def write_report(folder: Path, manifest: dict, top_rows: pd.DataFrame, logo_paths: Sequence[Path]) -> Path:

@@ -109,3 +109,16 @@ def test_rerun_in_the_same_folder_leaves_no_stale_outputs(tmp_path, tiny_model):
     logos = [p.name for p in (out / "logos").iterdir()]
     assert len(logos) == 1 and ".gradient." in logos[0]
     assert list(load_bundle(out).attributions) == ["gradient"]
+
+
+def test_records_with_the_same_id_get_one_logo_each(tmp_path, tiny_model):
+    model = save_model(tiny_model, tmp_path / "tiny.pt")
+    fasta = tmp_path / "in.fa"
+    ids = ["dup", "dup", "a/b", "a_b"]
+    fasta.write_text("".join(f">{i}\n{s}\n" for i, s in zip(ids, random_sequences(4, TINY.input_length))))
+    out = tmp_path / "run"
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency",
+                 "--logos", "4", "--quiet"]) == 0
+    names = sorted(p.name for p in (out / "logos").iterdir())
+    assert len(names) == 4
+    assert {name.split(".")[0] for name in names} == {"dup", "dup_2", "a_b", "a_b_2"}
