@@ -33,6 +33,12 @@ class ArrayStore:
             array = np.lib.format.open_memmap(self.path, mode="w+", dtype=np.float32, shape=shape)
             del array
         else:
+            packed = self.path.with_suffix(".npz")
+            if not self.path.is_file() and packed.is_file():
+                # the run stopped while converting its finished arrays to .npz: unpack to continue
+                with io.atomic_path(self.path) as temp, open(temp, "wb") as handle, np.load(packed) as data:
+                    np.save(handle, data["arr_0"])
+                packed.unlink()
             check(self.path.is_file(), f"{self.path}: missing; the run cannot be resumed, start it again")
             existing = np.load(self.path, mmap_mode="r")
             check(existing.shape == shape, f"{self.path}: has shape {existing.shape}, expected {shape}; "

@@ -122,3 +122,26 @@ def test_records_with_the_same_id_get_one_logo_each(tmp_path, tiny_model):
     names = sorted(p.name for p in (out / "logos").iterdir())
     assert len(names) == 4
     assert {name.split(".")[0] for name in names} == {"dup", "dup_2", "a_b", "a_b_2"}
+
+
+def test_a_run_stopped_while_packing_npz_resumes(tmp_path, tiny_model):
+    model = save_model(tiny_model, tmp_path / "tiny.pt")
+    fasta = tmp_path / "in.fa"
+    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(6, TINY.input_length))))
+    out = tmp_path / "run"
+    command = ["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency,gradient",
+               "--logos", "1", "--quiet"]
+    assert main(command) == 0
+    finished = {name: np.load(out / name)["arr_0"] for name in ("ohe.npz", "attr.saliency.npz", "attr.gradient.npz")}
+    # the state of a run killed after packing ohe and saliency but before gradient and the final manifest
+    manifest = _manifest(out)
+    manifest["complete"] = False
+    del manifest["files"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    np.save(out / "attr.gradient.npy", finished["attr.gradient.npz"])
+    (out / "attr.gradient.npz").unlink()
+    assert main([*command, "--resume"]) == 0
+    for name, expected in finished.items():
+        np.testing.assert_array_equal(np.load(out / name)["arr_0"], expected)
+    assert _manifest(out)["complete"]
+    assert sorted(p.name for p in out.glob("*.npy")) == ["prediction.npy"]
