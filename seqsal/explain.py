@@ -249,6 +249,9 @@ def finish_bundle(folder: Path, manifest: dict, stores: dict[str, ArrayStore], s
 
 _RESUME_KEYS = ("input", "model", "settings", "n_sequences")
 
+#: Settings that only shape logos and the report, drawn at the end: a resumed run (or a merge) may change them.
+PRESENTATION_SETTINGS = ("n_logos", "logo_format", "motifs", "motif_db", "motif_threshold")
+
 
 _OUTPUTS = ("ohe.npy", "ohe.npz", "prediction.npy", "scores.tsv", "report.html")
 
@@ -267,7 +270,8 @@ def _start(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, int]:
         previous = io.read_manifest(out)
         check(not previous.get("complete"), f"--resume: the run in {out} already finished")
         for key in _RESUME_KEYS:
-            check(_comparable(previous.get(key)) == _comparable(manifest[key]),
+            check(_comparable(_without_presentation(previous.get(key), key))
+                  == _comparable(_without_presentation(manifest[key], key)),
                   f"--resume: the {key} differ from the interrupted run in {out}; "
                   "resume with the same input, model and options, or start a new folder")
         manifest["started"] = previous["started"]
@@ -283,6 +287,12 @@ def _start(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, int]:
         stale.unlink()
     io.write_json(folder / io.MANIFEST, manifest)
     return folder, 0
+
+
+def _without_presentation(value, key: str):
+    if key != "settings" or not isinstance(value, dict):
+        return value
+    return {k: v for k, v in value.items() if k not in PRESENTATION_SETTINGS}
 
 
 def _comparable(value):

@@ -24,11 +24,10 @@ from seqsal import io
 from seqsal.attribution import method_options
 from seqsal.bundle import ArrayStore, Bundle, load_bundle
 from seqsal.errors import check
-from seqsal.explain import ExplainSettings, finish_bundle, load_motif_list
+from seqsal.explain import PRESENTATION_SETTINGS, ExplainSettings, finish_bundle, load_motif_list
 
-# Settings that may differ between shards without changing the merged numbers.
-_PER_SHARD_SETTINGS = ("first_index", "n_logos", "logo_format", "motifs", "motif_db", "motif_threshold",
-                       "batch_size")
+# Settings that may differ between shards without changing the merged numbers (batch size only to rounding).
+_PER_SHARD_SETTINGS = (*PRESENTATION_SETTINGS, "first_index", "batch_size")
 
 
 def merge_bundles(

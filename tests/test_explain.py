@@ -71,6 +71,11 @@ def test_resume_refuses_changed_settings(tmp_path, tiny_model):
     (out / "manifest.json").write_text(json.dumps(state))
     assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--resume",
                  "--method", "saliency", "--quiet"]) == 2
+    # logos are drawn at the end, so their settings may change on resume
+    more_logos = ["--method", "grad_x_input,smoothgrad", "--n-samples", "8", "--batch-size", "16", "--logos", "2",
+                  "--logo-format", "svg", "--quiet"]
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--resume", *more_logos]) == 0
+    assert len(list((out / "logos").glob("*.svg"))) == 2 * 2
 
 
 def test_large_bundles_stay_npy_and_load_memory_mapped(tmp_path, tiny_model, monkeypatch):
