@@ -107,6 +107,12 @@ def window_features(length: int, window: int) -> torch.Tensor:
     return ids.expand(4, length)[None].clone()
 
 
+def _sequence_seed(random_state: int, index: int) -> int:
+    """A torch seed for sequence ``index``: independent streams for every (random_state, index) pair,
+    the same way :func:`numpy.random.default_rng` seeds from ``[random_state, index]``."""
+    return int(np.random.SeedSequence([random_state, index]).generate_state(1, np.uint64)[0])
+
+
 def _sampled(kind: str, model, X, *, target, output, device, n_samples, window, random_state, offset):
     attr = _captum()
     mask = window_features(X.shape[-1], window).to(device)
@@ -115,7 +121,7 @@ def _sampled(kind: str, model, X, *, target, output, device, n_samples, window, 
     with frozen_model(model, device), torch.no_grad(), torch.random.fork_rng(devices=[]):
         explainer = getattr(attr, kind)(_Explained(model, output))
         for i in range(len(X)):
-            torch.manual_seed(random_state * 1_000_003 + offset + i)
+            torch.manual_seed(_sequence_seed(random_state, offset + i))
             x = torch.from_numpy(X[i : i + 1]).to(device)
             baseline = torch.from_numpy(references[i : i + 1]).to(device)
             weights = explainer.attribute(x, baselines=baseline, target=target, feature_mask=mask,
