@@ -312,6 +312,68 @@ def _shortcut(args: argparse.Namespace) -> None:
           file=sys.stderr)
 
 
+# --------------------------------------------------------------------------- dream
+def _dream(args: argparse.Namespace) -> None:
+    import torch
+    from seqsal.dream import DreamSettings, run_dream
+
+    if args.threads is None:
+        # A batch of 8 sequences is too small for torch's thread pool on shared cores: the 200 default steps
+        # of the bundled model took 12 s on one thread and 44 s on two, with other work on the machine.
+        torch.set_num_threads(1)
+    settings = DreamSettings(
+        target=args.target, n_seeds=args.n_seeds, steps=args.steps, learning_rate=args.learning_rate, l2=args.l2,
+        mode=args.mode, temperature=args.temperature, random_state=args.seed, motifs=args.motifs,
+        motif_db=args.motif_db, motif_threshold=args.motif_threshold, n_logos=args.logos,
+    )
+    started = time.time()
+    folder, table = run_dream(args.model, args.out, settings, reference=args.reference,
+                              reference_labels=args.reference_labels, fit=args.fit, device=args.device,
+                              progress=not args.quiet)
+    above = (f"; {int(table['above_reference_p99'].sum())} of {len(table)} above the reference 99th percentile"
+             if "above_reference_p99" in table else "")
+    motifs = sorted({name for names in table["motifs"] for name in names.split(",") if name})
+    found = ", ".join(motifs[:10]) + (f" and {len(motifs) - 10} more" if len(motifs) > 10 else "")
+    print(f"dreamed {len(table)} sequences in {time.time() - started:.0f} s: logit "
+          f"{table['logit'].min():.3g} to {table['logit'].max():.3g}{above}; motifs found: "
+          f"{found or 'none'}; wrote {folder}/ (dream.fa, dream.tsv, motif_hits.tsv, trace.png, "
+          "logos/, report.html)", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- filters
+def _filters(args: argparse.Namespace) -> None:
+    from seqsal.filters import FilterSettings, analyze_filters, summarize
+
+    settings = FilterSettings(fraction=args.fraction, min_sites=args.min_sites, q_threshold=args.q_threshold,
+                              motif_db=args.motif_db, fit=args.fit, batch_size=args.batch_size,
+                              max_logos=args.logos)
+    _, table = analyze_filters(args.fasta, args.model, args.out, settings, device=args.device)
+    summary = summarize(table)
+    motifs = ", ".join(f"{name} ({count})" for name, count in summary["motifs_matched"].items()) or "none"
+    print(f"{summary['n_matched']} of {summary['n_filters']} filters match a known motif at q < "
+          f"{args.q_threshold:g} ({summary['n_tested']} had at least {args.min_sites} sites): {motifs}; wrote "
+          f"{args.out}/ (filters.tsv, filters.meme, filter_logos.png, report.html)", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- pitfalls
+def _pitfalls(args: argparse.Namespace) -> None:
+    import torch
+    from seqsal.pitfalls import run_pitfall
+
+    trains = args.pitfall in ("activations", "fully-connected")
+    if trains and args.threads is None:
+        # Small models on shared cores: torch's thread pool costs more than it gains (see _shortcut).
+        torch.set_num_threads(1)
+    names = {"fasta": "fasta", "model": "model", "fit_length": "fit", "record_id": "id", "correct": "correct", "n": "n",
+             "length": "length", "epochs": "epochs", "seed": "seed", "hidden_units": "hidden",
+             "activation": "activation"}
+    # Options a pitfall lacks are absent from args; unset ones are None: both leave the library default.
+    options = {key: getattr(args, option) for key, option in names.items() if getattr(args, option, None) is not None}
+    run = run_pitfall(args.pitfall, args.out, batch_size=args.batch_size, device=args.device,
+                      progress=not args.quiet, **options)
+    print(run.summary, file=sys.stderr)
+
+
 def _method_names() -> list[str]:
     from seqsal.attribution import METHODS
 
@@ -595,6 +657,144 @@ def build_parser() -> argparse.ArgumentParser:
     shortcut.add_argument("--batch-size", type=_positive_int, default=256, help="sequences per batch (default 256)")
     _add_device(shortcut)
     shortcut.set_defaults(func=_shortcut)
+
+    dream = commands.add_parser(
+        "dream", help="optimise sequences that maximise a model output; name the motifs they contain",
+        description="Class model visualisation (Simonyan et al. 2014): from --n-seeds random starts, Adam "
+                    "maximises the target logit minus --l2 times the squared norm of free per-base logits, "
+                    "keeping every input one-hot (straight-through estimator) or softmax-relaxed. Keeps the "
+                    "best one-hot iterate per seed, scans it for known motifs and, with --reference, ranks its "
+                    "score among real sequences. Writes dream.fa, dream.tsv, motif_hits.tsv, trace.png, "
+                    "logos/, report.html and manifest.json. Torch runs on one thread unless --threads is "
+                    "given: the batch is small, and a thread pool on shared cores slows it down.")
+    dream.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    dream.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    dream.add_argument("--target", default="0", help="output to maximise: index or name (default 0)")
+    optimisation = dream.add_argument_group("optimisation")
+    optimisation.add_argument("--n-seeds", type=_positive_int, default=8,
+                              help="independent random starts, optimised in one batch (default 8)")
+    optimisation.add_argument("--steps", type=_positive_int, default=200, help="Adam steps (default 200)")
+    optimisation.add_argument("--learning-rate", type=float, default=0.1, help="Adam learning rate (default 0.1)")
+    optimisation.add_argument("--l2", type=float, default=None,
+                              help="weight of the L2 penalty on the per-base logits; 0 = none (default 0.01 with "
+                                   "straight_through, 0.001 with softmax, which needs room to become one-hot)")
+    optimisation.add_argument("--mode", choices=("straight_through", "softmax"), default="straight_through",
+                              help="straight_through: the model sees one-hot argmax sequences, softmax gradients "
+                                   "flow back (default); softmax: the model sees the softmax relaxation")
+    optimisation.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (default 1)")
+    optimisation.add_argument("--seed", type=_non_negative_int, default=0,
+                              help="seed of the random starts; same seed, same sequences (default 0)")
+    comparison = dream.add_argument_group("reference and motifs")
+    comparison.add_argument("--reference", default=None,
+                            help="FASTA of real sequences (e.g. training positives) to rank the dreamed scores among")
+    comparison.add_argument("--reference-labels", default=None,
+                            help="labels TSV for --reference: keep only records labelled 1 for the target")
+    comparison.add_argument("--fit", action="store_true",
+                            help="centre-crop or N-pad reference records to the model's length")
+    comparison.add_argument("--motifs", type=_name_list, default=None,
+                            help="motifs to scan for, by TF name or matrix id, or 'all' for the whole database "
+                                 "(default GATA1,FOS::JUN,ETS1,CREB1,SP1: the simulated enhancer motifs)")
+    comparison.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    comparison.add_argument("--motif-threshold", type=_fraction, default=0.8,
+                            help="a hit scores at least this fraction of the motif's maximum (default 0.8)")
+    comparison.add_argument("--logos", type=_non_negative_int, default=4,
+                            help="grad x input logos of the K best sequences, motif hits boxed (default 4; "
+                                 "about 3 s each at 249 bp)")
+    _add_device(dream)
+    dream.set_defaults(func=_dream)
+
+    filters = commands.add_parser(
+        "filters", help="read first-layer filters as motifs and match them to a motif database",
+        description="For each first-layer filter, align the windows whose activation (conv, batch norm, "
+                    "activation; before pooling) reaches --fraction of the filter's maximum over the FASTA, "
+                    "build a position frequency matrix, draw it as an information-content logo and compare it "
+                    "with a motif database by Tomtom (memelite; pip install 'seqsal[motifs]'). Writes "
+                    "filters.tsv (best match, p- and q-value per filter), filters.meme, filter_logos.png, "
+                    "report.html and manifest.json.")
+    filters.add_argument("--fasta", required=True, help="FASTA/FASTQ, plain or gzipped (e.g. training positives)")
+    filters.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    filters.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+    filters.add_argument("--fraction", type=_fraction, default=0.5,
+                         help="a window is a site when its activation reaches this fraction of the filter's "
+                              "maximum (default 0.5)")
+    filters.add_argument("--min-sites", type=_positive_int, default=10,
+                         help="filters with fewer sites are listed but not matched (default 10)")
+    filters.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    filters.add_argument("--q-threshold", type=_fraction, default=0.05,
+                         help="a filter matches when its best q-value (Benjamini-Hochberg over its comparisons "
+                              "with the database) is below this (default 0.05)")
+    filters.add_argument("--logos", type=_positive_int, default=48,
+                         help="filter logos drawn in filter_logos.png: matched filters first, then the most "
+                              "informative (default 48; every filter is in filters.tsv and filters.meme)")
+    filters.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
+    filters.add_argument("--batch-size", type=_positive_int, default=256, help="sequences per batch (default 256)")
+    _add_device(filters)
+    filters.set_defaults(func=_filters)
+
+    pitfalls = commands.add_parser(
+        "pitfalls", help="four figures on where gradient explanations mislead",
+        description="Reproducible demonstrations of gradient pitfalls, one command each: saturation (probability "
+                    "vs logit maps), activations (first-layer ReLU / leaky ReLU / exponential), off-simplex "
+                    "(gradient angle to the one-hot simplex, before and after correction) and fully-connected "
+                    "(a dense baseline next to a CNN). Each writes <pitfall>.png, <pitfall>.tsv (metric, "
+                    "condition, value) and manifest.json, and prints a one-line summary.")
+    which = pitfalls.add_subparsers(dest="pitfall", metavar="<pitfall>", required=True)
+    pitfall_parsers = {
+        "saturation": which.add_parser(
+            "saturation", help="explain the most confident sequence against its logit and its probability",
+            description="grad x input of the highest-logit sequence of a FASTA, once for the logit and once for "
+                        "the probability; the probability map is the logit map times sigmoid'(logit), which "
+                        "vanishes for confident predictions. Reports both maps' L1/L2 norms and their ratio."),
+        "activations": which.add_parser(
+            "activations", help="train ReLU, leaky ReLU and exponential first-layer CNNs; compare their maps",
+            description="Simulates enhancers with planted motifs, trains one small CNN per first-layer activation "
+                        "with a shared seed (same data, same initial weights) and scores corrected grad x input "
+                        "on the test positives: plausibility AUROC against the motif masks and background share "
+                        "(share of |attribution| outside the motifs; lower is cleaner). Torch runs on one thread "
+                        "unless --threads is given. About 1.5 min on two CPU cores with the defaults."),
+        "off-simplex": which.add_parser(
+            "off-simplex", help="angle of each position's gradient to the one-hot simplex, raw and corrected",
+            description="sin(angle) = |sum of the 4 gradient entries| / (2 |gradient|) at every position of "
+                        "every sequence; the Majdandzic et al. (2023) correction makes it 0. Histogram in "
+                        "degrees, with the distribution of random directions as a reference."),
+        "fully-connected": which.add_parser(
+            "fully-connected", help="a fully connected model next to a CNN on the same simulated data",
+            description="Trains the small CNN and a fully connected network (flattened one-hot -> dense layers) "
+                        "on the same simulated set with the same seed; compares test AUROC, plausibility AUROC, "
+                        "background share and the maps of the same test positives. Torch runs on one thread "
+                        "unless --threads is given. About 1 min on two CPU cores with the defaults."),
+    }
+    for sub in pitfall_parsers.values():
+        sub.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+    for name in ("saturation", "off-simplex"):
+        sub = pitfall_parsers[name]
+        sub.add_argument("--fasta", default=None,
+                         help="sequences to explain (default: data/synthetic_demo/test.fa, 30 x 249 bp)")
+        sub.add_argument("--model", default=None, help="model file, or 'default' for the bundled model (default)")
+        sub.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
+    pitfall_parsers["saturation"].add_argument("--id", default=None,
+                                               help="explain this record instead of the highest-logit one")
+    pitfall_parsers["saturation"].add_argument("--correct", action="store_true",
+                                               help="apply the gradient correction to both maps")
+    for name in ("activations", "fully-connected"):
+        sub = pitfall_parsers[name]
+        sub.add_argument("--n", type=_positive_int, default=None, help="simulated sequences (default 10000)")
+        sub.add_argument("--length", type=_positive_int, default=None, help="sequence length in bp (default 150)")
+        sub.add_argument("--epochs", type=_positive_int, default=None,
+                         help="training epochs at most, early stopping with patience 3 (default 12)")
+        sub.add_argument("--seed", type=_non_negative_int, default=None,
+                         help="seed of the simulation, initial weights and batch order (default 0)")
+    pitfall_parsers["fully-connected"].add_argument("--hidden", type=_int_list, default=None,
+                                                    help="hidden layer widths of the fully connected model "
+                                                         "(default 128,64; empty for logistic regression)")
+    pitfall_parsers["fully-connected"].add_argument("--activation", choices=("relu", "exp", "leaky_relu"),
+                                                    default=None,
+                                                    help="first-layer activation of the CNN (default exp)")
+    for sub in pitfall_parsers.values():
+        sub.add_argument("--batch-size", type=_positive_int, default=128,
+                         help="sequences per attribution batch (default 128)")
+        _add_device(sub)
+    pitfalls.set_defaults(func=_pitfalls)
     return parser
 
 
