@@ -2046,8 +2046,7 @@ def write_audit(result: AuditResult, out: str | PathLike, manifest: Mapping | No
         The folder.
     """
     folder = io.prepare_output_dir(out)
-    record = {"tool": "seqsal", "kind": "audit", "complete": False, "seqsal_version": seqsal.__version__,
-              "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(manifest or {})}
+    record = {**io.manifest_header("audit"), **(manifest or {})}
     io.write_json(folder / io.MANIFEST, record)
     files = ["summary.json", "checks.tsv", "report.html"]
     for check_result in result.checks:

@@ -72,7 +72,7 @@ def _simulate(args: argparse.Namespace) -> None:
                                  random_state=args.seed)
     paths = write_synthetic_set(dataset, out)
     io.write_json(out / io.MANIFEST, {
-        "tool": "seqsal", "kind": "simulate", "complete": True, "seqsal_version": seqsal.__version__,
+        **io.manifest_header("simulate"), "complete": True,
         "n": args.n, "length": args.length, "seed": args.seed, "positive_fraction": args.positive_fraction,
         "files": {k: Path(v).name for k, v in paths.items()},
     })
@@ -84,7 +84,7 @@ def _simulate(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- train
 def _train(args: argparse.Namespace) -> None:
     import torch
-    from seqsal import datasets, io
+    from seqsal import datasets
     from seqsal.models import ModelConfig, EnhancerCNN, save_model
     from seqsal.train import evaluate_predictions, fit, train_valid_split
     from seqsal.models import predict

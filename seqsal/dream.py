@@ -47,7 +47,6 @@ Bookkeeping
 
 from __future__ import annotations
 
-import platform
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -63,14 +62,13 @@ from scipy.special import expit
 from torch import nn
 from tqdm import tqdm
 
-import seqsal
 from seqsal import io
 from seqsal.attribution import attribute
 from seqsal.attribution.base import frozen_model, resolve_target
 from seqsal.datasets import encode_records
 from seqsal.encoding import ALPHABET, decode
 from seqsal.errors import check
-from seqsal.models import EnhancerCNN, default_model_path, load_model, predict, resolve_device
+from seqsal.models import EnhancerCNN, load_model, model_provenance, predict, resolve_device
 from seqsal.motifs import Motif, MotifDatabase, MotifHit, hits_to_frame, scan
 from seqsal.plot import plot_attribution, save_figure
 from seqsal.report import Report
@@ -589,23 +587,10 @@ def _summary(table: pd.DataFrame, ref_scores: np.ndarray | None, threshold: floa
 
 def _manifest(source, model: EnhancerCNN, settings: DreamSettings, target: int, reference, reference_labels,
               motifs: Sequence[Motif]) -> dict:
-    model_path = None if isinstance(source, EnhancerCNN) else (
-        default_model_path() if str(source) == "default" else Path(source))
     files = {"reference": reference, "reference_labels": reference_labels}
     return {
-        "tool": "seqsal",
-        "kind": "dream",
-        "complete": False,
-        "seqsal_version": seqsal.__version__,
-        "torch_version": torch.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {
-            "path": str(model_path.resolve()) if model_path else "in-memory",
-            "sha256": io.file_sha256(model_path) if model_path else None,
-            "config": model.config.to_dict(),
-        },
+        **io.manifest_header("dream"),
+        "model": model_provenance(source, model),
         "target_index": target,
         "settings": asdict(settings),
         "seed": settings.random_state,

@@ -17,7 +17,6 @@ import pandas as pd
 import torch
 from matplotlib import pyplot as plt
 
-import seqsal
 from seqsal import io
 from seqsal.attribution import method_options, per_position
 from seqsal.bundle import Bundle, load_bundle
@@ -116,8 +115,7 @@ def evaluate_bundle(
         check(io.file_sha256(model_file) == recorded,
               f"{model}: is not the model that made {bundle_dir} (its SHA-256 differs); pass the explained model")
     folder = io.prepare_output_dir(out)
-    manifest = {"tool": "seqsal", "kind": "evaluate", "complete": False, "seqsal_version": seqsal.__version__,
-                "torch_version": torch.__version__, "bundle": str(Path(bundle_dir).resolve()),
+    manifest = {**io.manifest_header("evaluate"), "bundle": str(Path(bundle_dir).resolve()),
                 "input": bundle.manifest["input"], "model": {"path": bundle.manifest["model"]["path"],
                                                              "sha256": recorded},
                 "settings": asdict(settings)}

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import platform
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -38,7 +37,6 @@ import torch
 from scipy.special import expit
 from tqdm import tqdm
 
-import seqsal
 from seqsal import io
 from seqsal.attribution import METHODS, attribute, method_options, per_position
 from seqsal.attribution.base import resolve_target
@@ -46,7 +44,7 @@ from seqsal.bundle import NPZ_MAX_SEQUENCES, ArrayStore, Bundle, load_bundle, to
 from seqsal.datasets import check_length, encode_records
 from seqsal.encoding import encode_indices, fit_length
 from seqsal.errors import check
-from seqsal.models import EnhancerCNN, default_model_path, load_model, predict
+from seqsal.models import EnhancerCNN, load_model, model_provenance, predict
 from seqsal.motifs import Motif, MotifDatabase, scan
 from seqsal.plot import plot_attribution, save_figure, save_pdf_pages
 from seqsal.report import Report
@@ -302,33 +300,16 @@ def _comparable(value):
 
 def _manifest(fasta: Path, source, model: EnhancerCNN, settings: ExplainSettings, n: int,
               target: int) -> dict:
-    model_path = None if isinstance(source, EnhancerCNN) else _model_file(source)
     return {
-        "tool": "seqsal",
-        "kind": "explain",
-        "complete": False,
+        **io.manifest_header("explain"),
         "n_sequences": n,
         "target_index": target,
         "n_done": 0,
-        "seqsal_version": seqsal.__version__,
-        "torch_version": torch.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "input": {"path": str(fasta), "sha256": io.file_sha256(fasta)},
-        "model": {
-            "path": str(model_path.resolve()) if model_path else "in-memory",
-            "sha256": io.file_sha256(model_path) if model_path else None,
-            "config": model.config.to_dict(),
-            "metadata": getattr(model, "metadata", {}),
-        },
+        "model": model_provenance(source, model),
         "settings": asdict(settings),
         "score_kind": "hypothetical; projected = hypothetical * one-hot",
     }
-
-
-def _model_file(source: str | Path) -> Path:
-    return default_model_path() if str(source) == "default" else Path(source)
 
 
 def _file_names(folder: Path, methods: Sequence[str]) -> dict:

@@ -45,11 +45,10 @@ from matplotlib.figure import Figure
 from scipy import stats
 from torch import nn
 
-import seqsal
 from seqsal import io
 from seqsal.encoding import ALPHABET
 from seqsal.errors import SeqsalError, check
-from seqsal.models import EnhancerCNN, default_model_path, load_model, resolve_device
+from seqsal.models import EnhancerCNN, load_model, model_provenance, resolve_device
 from seqsal.motifs import Motif, MotifDatabase
 from seqsal.plot import plot_logo
 
@@ -628,7 +627,8 @@ def write_filter_report(
 
     folder = io.prepare_output_dir(out)
     # Until the last file is written the folder says it is unfinished (and stays recognisably seqsal's).
-    io.write_json(folder / io.MANIFEST, {"tool": "seqsal", "kind": "filters", "complete": False})
+    manifest = {**io.manifest_header("filters"), **(provenance or {})}
+    io.write_json(folder / io.MANIFEST, manifest)
     summary = summarize(table)
     io.write_table(folder / "filters.tsv", table)
     io.write_text(folder / "filters.meme", meme_text(pfms))
@@ -662,16 +662,17 @@ def write_filter_report(
         report.add_paragraph("No filter matches a database motif at this threshold.")
     report.add_heading("Filter logos")
     report.add_image(folder / "filter_logos.png",
-                     caption=f"Information-content logos of the {summary['n_tested']} filters with at least "
-                             f"{settings.min_sites} sites, titled by filter index and best match.")
+                     caption=f"Information-content logos of up to {settings.max_logos} filters with at least "
+                             f"{settings.min_sites} sites, matched filters first (best q-value first), then the most "
+                             "informative; titled by filter index and best match.")
     report.add_heading("All filters")
     report.add_table(table, caption="Every filter; match columns are empty for filters with too few sites.",
                      max_rows=max(len(table), 1))
     report.write(folder / "report.html")
 
     io.write_json(folder / io.MANIFEST, {
-        "tool": "seqsal", "kind": "filters", "complete": True, "seqsal_version": seqsal.__version__,
-        **(provenance or {}),
+        **manifest,
+        "complete": True,
         "parameters": {"fraction": settings.fraction, "min_sites": settings.min_sites,
                        "q_threshold": settings.q_threshold, "pseudocount": settings.pseudocount,
                        "fit": settings.fit, "batch_size": settings.batch_size,
@@ -722,14 +723,10 @@ def analyze_filters(
     pfms = filter_pfms(loaded, batches, settings.fraction, pseudocount=settings.pseudocount,
                        batch_size=settings.batch_size, device=device)
     table = match_filters(pfms, database, min_sites=settings.min_sites, q_threshold=settings.q_threshold)
-    model_path = None if isinstance(model, EnhancerCNN) else (
-        default_model_path() if str(model) == "default" else Path(model))
     provenance = {
         "command": "seqsal " + " ".join(sys.argv[1:]) if Path(sys.argv[0]).name == "seqsal" else "",
         "input": {"path": str(fasta), "sha256": io.file_sha256(fasta)},
-        "model": {"path": str(model_path.resolve()) if model_path else "in-memory",
-                  "sha256": io.file_sha256(model_path) if model_path else None,
-                  "config": loaded.config.to_dict()},
+        "model": model_provenance(model, loaded),
         "motif_db": {"path": str(settings.motif_db), "sha256": io.file_sha256(settings.motif_db)}
         if settings.motif_db else {"path": "bundled", "source": database.source},
     }

@@ -15,7 +15,9 @@ import gzip
 import hashlib
 import json
 import os
+import platform
 import secrets
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Iterable, Iterator, NamedTuple, Sequence
 
@@ -281,6 +283,28 @@ def prepare_output_dir(path: PathLike, option: str = "--out") -> Path:
             )
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def manifest_header(kind: str) -> dict:
+    """The fields every seqsal manifest opens with: what wrote it, with which versions, when.
+
+    ``complete`` starts false; each writer adds its own fields and sets it to
+    true after its last file, so a folder from an interrupted run says so.
+    """
+    import torch  # imported here so that reading FASTA does not pay for torch
+
+    from seqsal import __version__
+
+    return {
+        "tool": "seqsal",
+        "kind": kind,
+        "complete": False,
+        "seqsal_version": __version__,
+        "torch_version": torch.__version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def read_manifest(folder: PathLike) -> dict:

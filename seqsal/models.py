@@ -28,7 +28,7 @@ from torch import nn
 
 import seqsal
 from seqsal.errors import SeqsalError, check
-from seqsal.io import atomic_path
+from seqsal.io import atomic_path, file_sha256
 
 FORMAT = "seqsal-model"
 FORMAT_VERSION = 1
@@ -236,6 +236,22 @@ class EnhancerCNN(nn.Module):
             x = block(x)
         x = x.flatten(1) if self.config.head == "flatten" else x.mean(dim=2)
         return self.output(self.dense(x))
+
+
+def model_provenance(source: str | os.PathLike | nn.Module, model: nn.Module) -> dict:
+    """Manifest entry for a model: its file (``"default"`` resolves to the bundled one) with SHA-256, its config.
+
+    ``source`` is what the user gave: a path, ``"default"``, or the loaded
+    model itself (then recorded as ``in-memory``, without a hash).
+    """
+    config = getattr(model, "config", None)
+    entry: dict[str, Any] = {"path": "in-memory", "sha256": None}
+    if not isinstance(source, nn.Module):
+        path = default_model_path() if str(source) == "default" else Path(source)
+        entry = {"path": str(path.resolve()), "sha256": file_sha256(path)}
+    entry["config"] = config.to_dict() if isinstance(config, ModelConfig) else None
+    entry["metadata"] = getattr(model, "metadata", {})
+    return entry
 
 
 def default_model_path() -> Path:

@@ -43,7 +43,6 @@ same arguments give the same numbers (on the CPU).
 from __future__ import annotations
 
 import importlib.resources
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -62,7 +61,6 @@ from scipy.optimize import brentq
 from scipy.special import expit
 from torch import nn
 
-import seqsal
 from seqsal import io
 from seqsal.attribution import attribute, correct_gradient, per_position
 from seqsal.attribution.base import resolve_target
@@ -840,14 +838,7 @@ def start_output(out: str | PathLike[str], name: str, parameters: dict[str, Any]
     check(name in PITFALLS, f"unknown pitfall {name!r}; choose one of {', '.join(PITFALLS)}")
     folder = io.prepare_output_dir(out)
     manifest = {
-        "tool": "seqsal",
-        "kind": f"pitfalls-{name}",
-        "complete": False,
-        "seqsal_version": seqsal.__version__,
-        "torch_version": torch.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **io.manifest_header(f"pitfalls-{name}"),
         "torch_threads": torch.get_num_threads(),
         "seed": seed,
         "parameters": parameters,

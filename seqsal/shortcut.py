@@ -56,7 +56,6 @@ where the adapter is not what a faithful map should show.
 
 from __future__ import annotations
 
-import platform
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -71,7 +70,6 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-import seqsal
 from seqsal import io
 from seqsal.attribution import METHODS, attribute, method_options, per_position
 from seqsal.encoding import dinucleotide_shuffle, dinucleotide_shuffles, one_hot
@@ -804,14 +802,7 @@ def _logger(enabled: bool, started: float) -> Callable[[str], None]:
 
 def _manifest(config: ShortcutConfig, device: torch.device) -> dict:
     return {
-        "tool": "seqsal",
-        "kind": "shortcut",
-        "complete": False,
-        "seqsal_version": seqsal.__version__,
-        "torch_version": torch.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **io.manifest_header("shortcut"),
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
         "seed": config.random_state,
