@@ -28,14 +28,22 @@ from seqsal.models import EnhancerCNN, ModelConfig, predict
 BATCH = 128
 
 
-def median_seconds(function: Callable[[], object], repeats: int) -> float:
-    function()  # warm-up: allocator, oneDNN primitive caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def interleaved_medians(functions: list[tuple[Callable[[], object], int]]) -> list[float]:
+    """Median wall time of each function over its repeats, measured round-robin.
+
+    Every round times each function once, in turn, so a slow spell of a shared
+    machine lands on all tools alike instead of on whichever ran during it.
+    """
+    for function, _ in functions:
+        function()  # warm-up: allocator, oneDNN primitive caches
+    times: list[list[float]] = [[] for _ in functions]
+    for round_ in range(max(repeats for _, repeats in functions)):
+        for (function, repeats), measured in zip(functions, times):
+            if round_ < repeats:
+                start = time.perf_counter()
+                function()
+                measured.append(time.perf_counter() - start)
+    return [statistics.median(measured) for measured in times]
 
 
 def batched(function: Callable[[torch.Tensor], object], X: torch.Tensor) -> Callable[[], None]:
@@ -69,41 +77,41 @@ def main() -> None:
     model = EnhancerCNN(ModelConfig()).eval()
     X = random_onehot(args.n, 249)
     x = torch.from_numpy(X)
-    rows: list[tuple[str, str, float, int]] = []  # (method, tool, seconds, n)
-
-    def record(method: str, tool: str, function: Callable[[], object], n: int, repeats: int | None = None):
-        seconds = median_seconds(function, repeats or args.repeats)
-        rows.append((method, tool, seconds, n))
-        print(f"{method:22s} {tool:11s} {n / seconds:10.1f} seq/s", flush=True)
-
-    # the forward pass of the same rewritten copy the gradient methods run, so "time / forward" compares like with like
+    X_ig, X_ism = X[: args.n_ig], X[: args.n_ism]
+    x_ig = torch.from_numpy(X_ig)
     fast = attribution_copy(model)
-    record("forward", "seqsal", lambda: predict(fast, X, batch_size=BATCH), args.n)
-    record("saliency", "seqsal", lambda: attribute(model, X, "saliency", hypothetical=True, batch_size=BATCH),
-           args.n)
-    record("saliency", "captum", batched(lambda b: Saliency(model).attribute(b, target=0, abs=True), x), args.n)
-    record("grad_x_input", "seqsal", lambda: attribute(model, X, "grad_x_input", batch_size=BATCH), args.n)
-    record("grad_x_input", "captum", batched(lambda b: InputXGradient(model).attribute(b, target=0), x), args.n)
-    record("grad_x_input", "tangermeme",
-           lambda: tm_saliency(model, x, batch_size=BATCH, gradient_correction=False), args.n)
-    # tangermeme has one gradient function (gradient x input); it is the reference for both rows
-    rows.append(("saliency", "tangermeme", *rows[-1][2:]))
+    gradient_times = args.repeats
+    tasks = [  # (method, tool, function, n sequences, repeats)
+        ("forward", "model", lambda: predict(model, X, batch_size=BATCH), args.n, gradient_times),
+        ("forward", "rewritten", lambda: predict(fast, X, batch_size=BATCH), args.n, gradient_times),
+        ("saliency", "seqsal", lambda: attribute(model, X, "saliency", hypothetical=True, batch_size=BATCH),
+         args.n, gradient_times),
+        ("saliency", "captum", batched(lambda b: Saliency(model).attribute(b, target=0, abs=True), x), args.n,
+         gradient_times),
+        ("grad_x_input", "seqsal", lambda: attribute(model, X, "grad_x_input", batch_size=BATCH), args.n,
+         gradient_times),
+        ("grad_x_input", "captum", batched(lambda b: InputXGradient(model).attribute(b, target=0), x), args.n,
+         gradient_times),
+        # tangermeme has one gradient function (gradient x input); it is the reference for both rows
+        ("grad_x_input", "tangermeme", lambda: tm_saliency(model, x, batch_size=BATCH, gradient_correction=False),
+         args.n, gradient_times),
+        ("integrated_gradients", "seqsal",
+         lambda: attribute(model, X_ig, "integrated_gradients", steps=50, batch_size=BATCH), args.n_ig, 3),
+        ("integrated_gradients", "captum",
+         lambda: IntegratedGradients(model).attribute(x_ig, target=0, n_steps=50, internal_batch_size=BATCH),
+         args.n_ig, 3),
+        ("ism", "seqsal", lambda: attribute(model, X_ism, "ism", batch_size=BATCH), args.n_ism, 3),
+        ("ism", "tangermeme", lambda: tm_ism(model, torch.from_numpy(X_ism), batch_size=BATCH, target=0),
+         args.n_ism, 1),
+    ]
+    seconds = interleaved_medians([(task[2], task[4]) for task in tasks])
+    rows = [(method, tool, elapsed, n) for (method, tool, _, n, _), elapsed in zip(tasks, seconds)]
+    rows.append(("saliency", "tangermeme", *next(r for r in rows if r[:2] == ("grad_x_input", "tangermeme"))[2:]))
+    for method, tool, elapsed, n in rows:
+        print(f"{method:22s} {tool:11s} {n / elapsed:10.1f} seq/s", flush=True)
     agreement = relative_difference(
         attribute(model, X[:BATCH], "grad_x_input", batch_size=BATCH),
         InputXGradient(model).attribute(x[:BATCH], target=0).detach().numpy())
-
-    X_ig = X[: args.n_ig]
-    x_ig = torch.from_numpy(X_ig)
-    record("integrated_gradients", "seqsal",
-           lambda: attribute(model, X_ig, "integrated_gradients", steps=50, batch_size=BATCH), args.n_ig, 3)
-    record("integrated_gradients", "captum",
-           lambda: IntegratedGradients(model).attribute(x_ig, target=0, n_steps=50, internal_batch_size=BATCH),
-           args.n_ig, 3)
-
-    X_ism = X[: args.n_ism]
-    record("ism", "seqsal", lambda: attribute(model, X_ism, "ism", batch_size=BATCH), args.n_ism, 3)
-    record("ism", "tangermeme",
-           lambda: tm_ism(model, torch.from_numpy(X_ism), batch_size=BATCH, target=0), args.n_ism, 1)
 
     write_table(rows, args, agreement)
 
@@ -115,33 +123,39 @@ def relative_difference(ours: np.ndarray, reference: np.ndarray) -> float:
 
 def write_table(rows: list[tuple[str, str, float, int]], args: argparse.Namespace, agreement: float) -> None:
     speed = {(m, t): n / s for m, t, s, n in rows}
-    forward = speed[("forward", "seqsal")]
+    plain, rewritten = speed[("forward", "model")], speed[("forward", "rewritten")]
     lines = [
         "# Attribution throughput",
         "",
         f"DeepSTARR architecture, random weights, eval mode; batch {BATCH}; {args.threads} threads; "
-        f"median of {args.repeats} runs (IG, ISM: 3; tangermeme ISM: 1). {platform.processor() or platform.machine()}, "
-        f"torch {torch.__version__}. Produced by `python benchmarks/bench_attribution.py`.",
+        f"median of {args.repeats} rounds (IG, ISM: 3; tangermeme ISM: 1), the tools timed in turn within each "
+        f"round. {platform.processor() or platform.machine()}, torch {torch.__version__}. Produced by "
+        "`python benchmarks/bench_attribution.py`.",
         "",
-        "| method | seqsal seq/s | captum seq/s | tangermeme seq/s | vs captum | vs tangermeme | time / forward |",
-        "|---|---|---|---|---|---|---|",
+        f"Forward pass (`seqsal.predict`): {plain:.1f} seq/s with the model as given, {rewritten:.1f} seq/s with "
+        "the rewritten copy the gradient methods run (BatchNorm folded, max-pool before activation, "
+        "channels-last convolutions).",
+        "",
+        "| method | seqsal seq/s | captum seq/s | tangermeme seq/s | vs captum | vs tangermeme "
+        "| time / forward | time / rewritten forward |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for method in dict.fromkeys(m for m, _, _, _ in rows):
+    for method in dict.fromkeys(m for m, _, _, _ in rows if m != "forward"):
         ours = speed.get((method, "seqsal"))
         captum = speed.get((method, "captum"))
         tangermeme = speed.get((method, "tangermeme"))
         lines.append("| " + " | ".join([
             method,
-            f"{ours:.1f}" if ours else "",
+            f"{ours:.1f}",
             f"{captum:.1f}" if captum else "",
             f"{tangermeme:.1f}" if tangermeme else "",
-            f"{ours / captum:.2f}x" if ours and captum else "",
-            f"{ours / tangermeme:.2f}x" if ours and tangermeme else "",
-            f"{forward / ours:.2f}" if ours else "",
+            f"{ours / captum:.2f}x" if captum else "",
+            f"{ours / tangermeme:.2f}x" if tangermeme else "",
+            f"{plain / ours:.2f}",
+            f"{rewritten / ours:.2f}",
         ]) + " |")
     lines += ["", f"grad_x_input agrees with Captum InputXGradient on the first {BATCH} sequences to "
-                  f"{agreement:.1e} of the largest attribution (seqsal runs a rewritten, faster copy of the "
-                  "model: BatchNorm folded, max-pool before activation, channels-last convolutions)."]
+                  f"{agreement:.1e} of the largest attribution."]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)
