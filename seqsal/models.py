@@ -500,11 +500,11 @@ def as_input_tensor(X: np.ndarray | torch.Tensor, model: nn.Module, name: str) -
         f"{name} has shape {tuple(tensor.shape)}, expected one-hot (N, 4, L); encode sequences with seqsal.encoding.one_hot",
     )
     check(tensor.shape[0] > 0, f"{name} is empty; pass at least one sequence")
-    config = getattr(model, "config", None)
-    if isinstance(config, ModelConfig):
+    length = getattr(getattr(model, "config", None), "input_length", None)
+    if length is not None:
         check(
-            tensor.shape[2] == config.input_length,
-            f"{name} has sequences of length {tensor.shape[2]} but the model reads {config.input_length}; "
+            tensor.shape[2] == length,
+            f"{name} has sequences of length {tensor.shape[2]} but the model reads {length}; "
             "crop or pad them with seqsal.encoding.fit_length",
         )
     return tensor

@@ -463,6 +463,18 @@ def small_cnn_config(length: int, activation: str = "relu") -> ModelConfig:
                        activation=activation, head="gap", dropout=0.2, pool_size=4)
 
 
+@dataclass(frozen=True)
+class DenseConfig:
+    """The architecture of a :class:`FullyConnected` model, with the fields training reads."""
+
+    input_length: int
+    n_outputs: int = 1
+    dense_units: tuple[int, ...] = DEFAULT_HIDDEN_UNITS
+    dropout: float = DEFAULT_FC_DROPOUT
+    output_names: tuple[str, ...] = ("output_0",)
+    task: str = "classification"
+
+
 class FullyConnected(nn.Module):
     """A fully connected baseline: flattened one-hot ``(N, 4L)`` → dense layers → logits ``(N, T)``.
 
@@ -472,12 +484,8 @@ class FullyConnected(nn.Module):
     one position, with nothing shared between positions.  With no hidden
     layers it is logistic regression on the one-hot encoding.
 
-    ``self.config`` is a :class:`~seqsal.models.ModelConfig` only because
-    :func:`seqsal.train.fit` insists on one; the fields that training and
-    attribution read (``input_length``, ``n_outputs``, ``task``,
-    ``output_names``, ``dense_units``, ``dropout``) describe this model, the
-    convolution fields do not, and ``pool_size=1`` keeps the CNN-only length
-    check from rejecting any length.
+    ``self.config`` is a :class:`DenseConfig`: the fields
+    :func:`seqsal.train.fit` and attribution read, describing this model.
 
     Parameters
     ----------
@@ -495,8 +503,8 @@ class FullyConnected(nn.Module):
                  dropout: float = DEFAULT_FC_DROPOUT, n_outputs: int = 1) -> None:
         super().__init__()
         names = ModelConfig().output_names if n_outputs == 1 else tuple(f"output_{i}" for i in range(n_outputs))
-        self.config = ModelConfig(input_length=input_length, n_outputs=n_outputs, dense_units=tuple(hidden_units),
-                                  dropout=dropout, pool_size=1, output_names=names)
+        self.config = DenseConfig(input_length=input_length, n_outputs=n_outputs, dense_units=tuple(hidden_units),
+                                  dropout=dropout, output_names=names)
         layers: list[nn.Module] = []
         features = 4 * input_length
         for units in self.config.dense_units:
@@ -954,7 +962,7 @@ def run_pitfall(
 
 
 __all__ = [
-    "ACTIVATIONS", "ComparisonResult", "FullyConnected", "OffSimplexResult", "PITFALLS", "PitfallRun",
+    "ACTIVATIONS", "ComparisonResult", "DenseConfig", "FullyConnected", "OffSimplexResult", "PITFALLS", "PitfallRun",
     "SaturationResult", "run_pitfall",
     "SimulatedData", "activations", "background_share", "compare_models", "default_fasta", "finish_output",
     "isotropic_angle_cdf",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from seqsal.errors import check
-from seqsal.models import EnhancerCNN, ModelConfig, as_input_tensor, resolve_device
+from seqsal.models import as_input_tensor, resolve_device
 
 
 @dataclass
@@ -49,8 +50,13 @@ class TrainResult:
     stopped_early: bool
 
 
+#: What :func:`fit` reads from ``model.config``; an :class:`~seqsal.models.ModelConfig` has all of it, and any
+#: other model (a fully connected baseline, say) can carry a small config of its own with these fields.
+TRAINING_CONFIG_FIELDS = ("task", "n_outputs", "output_names", "input_length")
+
+
 def fit(
-    model: EnhancerCNN,
+    model: nn.Module,
     X_train: np.ndarray | torch.Tensor,
     y_train: np.ndarray | torch.Tensor,
     X_valid: np.ndarray | torch.Tensor,
@@ -110,8 +116,9 @@ def fit(
     """
     config = getattr(model, "config", None)
     check(
-        isinstance(model, nn.Module) and isinstance(config, ModelConfig),
-        f"fit needs an EnhancerCNN (a module with a ModelConfig), got {type(model).__name__}",
+        isinstance(model, nn.Module) and all(hasattr(config, name) for name in TRAINING_CONFIG_FIELDS),
+        f"fit needs a module whose .config gives {', '.join(TRAINING_CONFIG_FIELDS)} (an EnhancerCNN has a "
+        f"ModelConfig), got {type(model).__name__}",
     )
     for name, value in (("batch_size", batch_size), ("max_epochs", max_epochs), ("patience", patience)):
         check(isinstance(value, int) and not isinstance(value, bool) and value > 0, f"{name} must be a positive integer")
@@ -179,7 +186,7 @@ def fit(
     return TrainResult(history=history, best_epoch=best_epoch, best_valid_loss=best_loss, stopped_early=stopped_early)
 
 
-def _targets(y: np.ndarray | torch.Tensor, n: int, config: ModelConfig, name: str) -> torch.Tensor:
+def _targets(y: np.ndarray | torch.Tensor, n: int, config: Any, name: str) -> torch.Tensor:
     """Validate targets and return them as float32 ``(N, T)``."""
     check(isinstance(y, (np.ndarray, torch.Tensor)), f"{name} must be a numpy array or tensor, got {type(y).__name__}")
     y = torch.as_tensor(y).detach().to("cpu", torch.float32)
