@@ -147,13 +147,24 @@ def _train(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- predict
 def _predict(args: argparse.Namespace) -> None:
     from seqsal import io
-    from seqsal.datasets import encode_records
-    from seqsal.models import load_model, predict
+    from seqsal.models import load_model
 
     model = load_model(args.model)
+    if args.fasta == "-":
+        with io.stdin_as_file() as path:
+            _predict_file(path, model, args)
+    else:
+        _predict_file(args.fasta, model, args)
+
+
+def _predict_file(path: Path, model, args: argparse.Namespace) -> None:
+    from seqsal import io
+    from seqsal.datasets import encode_records
+    from seqsal.models import predict
+
     names = list(model.config.output_names)
     first = True
-    for records in io.iter_batches(io.iter_records(args.fasta), args.batch_size):
+    for records in io.iter_batches(io.iter_records(path), args.batch_size):
         X, fits = encode_records(records, model.config.input_length, args.fit)
         logits = predict(model, X, batch_size=args.batch_size, device=args.device)
         table = pd.DataFrame({"id": [r.id for r in records]})
@@ -446,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="print a TSV of predictions (logits and probabilities)",
                                   description="Stream a FASTA through a model; writes TSV to stdout.")
-    predict.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    predict.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped; '-' reads standard input")
     predict.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
     predict.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     predict.add_argument("--batch-size", type=_positive_int, default=256, help="sequences per batch (default 256)")

@@ -17,6 +17,9 @@ import json
 import os
 import platform
 import secrets
+import shutil
+import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Iterable, Iterator, NamedTuple, Sequence
@@ -89,6 +92,22 @@ def iter_records(path: PathLike) -> Iterator[Record]:
         first_line = str(error).strip().splitlines()[0]
         raise SeqsalError(f"{path}: malformed {fmt.upper()} after record {count} ({first_line})") from None
     check(count > 0, f"{path}: contains no sequence records")
+
+
+@contextlib.contextmanager
+def stdin_as_file() -> Iterator[Path]:
+    """Standard input copied into a temporary file, for commands given ``-`` as their FASTA.
+
+    The readers sniff the format and gzip from the first bytes and may read a
+    file more than once; a pipe allows neither, so it is spooled to disk first.
+    The file is removed when the block ends.
+    """
+    with tempfile.TemporaryDirectory(prefix="seqsal-stdin-") as folder:
+        path = Path(folder) / "stdin.fa"
+        with open(path, "wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        check(path.stat().st_size > 0, "standard input is empty; pipe a FASTA file in, or give its path")
+        yield path
 
 
 def read_fasta(path: PathLike) -> list[Record]:

@@ -198,3 +198,21 @@ def test_train_positives_against_shuffled_negatives(tmp_path, capsys):
     saved = torch.load(model, weights_only=True)
     assert saved["metadata"]["n_train"] + saved["metadata"]["n_valid"] == 80
     assert saved["config"]["output_names"] == ["label"]
+
+
+def test_predict_reads_a_gzipped_fasta_from_standard_input(tmp_path, tiny_model):
+    import gzip
+
+    from seqsal.models import save_model
+
+    model = save_model(tiny_model, tmp_path / "tiny.pt")
+    sequences = random_sequences(5, TINY.input_length, seed=4)
+    fasta = tmp_path / "in.fa"
+    fasta.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(sequences)))
+    command = [sys.executable, "-m", "seqsal.cli", "predict", "--model", str(model)]
+    from_file = subprocess.run([*command, str(fasta)], capture_output=True, text=True)
+    piped = subprocess.run([*command, "-"], input=gzip.compress(fasta.read_bytes()), capture_output=True)
+    assert from_file.returncode == 0 and piped.returncode == 0, piped.stderr
+    assert piped.stdout.decode() == from_file.stdout and len(from_file.stdout.splitlines()) == 6
+    empty = subprocess.run([*command, "-"], input=b"", capture_output=True)
+    assert empty.returncode == 2 and b"standard input is empty" in empty.stderr
