@@ -97,7 +97,7 @@ def load_bundle(folder: str | Path) -> Bundle:
     manifest = io.read_manifest(folder)
     check(manifest.get("kind") == "explain", f"{folder}: not an explain bundle")
     check(manifest.get("complete"), f"{folder}: the explain run did not finish; continue it with --resume")
-    scores = pd.read_csv(folder / "scores.tsv", sep="\t", dtype={"id": str})
+    scores = io.read_tsv(folder / "scores.tsv")
     files = manifest["files"]
     onehot = load_array(folder / files["onehot"])
     attributions = {m: load_array(folder / name) for m, name in files["attributions"].items()}

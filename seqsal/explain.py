@@ -267,9 +267,9 @@ def _start(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, int]:
         check(previous_path.is_file(), f"--resume: {out} holds no explain run to continue")
         previous = io.read_manifest(out)
         check(not previous.get("complete"), f"--resume: the run in {out} already finished")
+        check(not previous.get("shards"), f"--resume: {out} holds an unfinished merge; run seqsal merge again")
         for key in _RESUME_KEYS:
-            check(_comparable(_without_presentation(previous.get(key), key))
-                  == _comparable(_without_presentation(manifest[key], key)),
+            check(_comparable(_resume_view(previous.get(key), key)) == _comparable(_resume_view(manifest[key], key)),
                   f"--resume: the {key} differ from the interrupted run in {out}; "
                   "resume with the same input, model and options, or start a new folder")
         manifest["started"] = previous["started"]
@@ -277,7 +277,8 @@ def _start(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, int]:
         return Path(out), manifest["n_done"]
     folder = io.prepare_output_dir(out)
     previous = io.read_manifest(folder) if (folder / io.MANIFEST).is_file() else None
-    check(previous is None or previous.get("complete") or previous.get("kind") != "explain",
+    unfinished = previous is not None and not previous.get("complete") and previous.get("kind") == "explain"
+    check(not unfinished or previous.get("shards"),
           f"{folder} holds an unfinished explain run; continue it with --resume or choose a new folder")
     for name in _OUTPUTS:
         (folder / name).unlink(missing_ok=True)
@@ -287,10 +288,14 @@ def _start(out: str | Path, manifest: dict, resume: bool) -> tuple[Path, int]:
     return folder, 0
 
 
-def _without_presentation(value, key: str):
-    if key != "settings" or not isinstance(value, dict):
-        return value
-    return {k: v for k, v in value.items() if k not in PRESENTATION_SETTINGS}
+def _resume_view(value, key: str):
+    """What must match for a resume: the input's content (not how its path was typed), every setting that
+    decides the numbers."""
+    if key == "input" and isinstance(value, dict):
+        return value.get("sha256")
+    if key == "settings" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in PRESENTATION_SETTINGS}
+    return value
 
 
 def _comparable(value):
@@ -363,7 +368,7 @@ def _top_positions(projected: np.ndarray, offsets: np.ndarray, lengths: np.ndarr
 def _top_rows(path: Path, n_rows: int) -> pd.DataFrame:
     """The ``n_rows`` highest predictions of a score table, read in chunks."""
     best = None
-    for chunk in pd.read_csv(path, sep="\t", dtype={"id": str}, chunksize=50_000):
+    for chunk in io.read_tsv(path, chunksize=50_000):
         best = chunk if best is None else pd.concat([best, chunk])
         best = best.nlargest(n_rows, "prediction", keep="first")
     return best.reset_index(drop=True)
@@ -373,7 +378,7 @@ def _score_rows_at(path: Path, indices: np.ndarray) -> dict[int, tuple[str, int]
     """Record id and length-fit offset of the given rows of ``scores.tsv``, read in chunks."""
     wanted = set(int(i) for i in indices)
     rows = {}
-    for chunk in pd.read_csv(path, sep="\t", dtype={"id": str}, usecols=["id", "offset"], chunksize=50_000):
+    for chunk in io.read_tsv(path, usecols=["id", "offset"], chunksize=50_000):
         for i in wanted.intersection(chunk.index):
             rows[i] = (chunk.at[i, "id"], int(chunk.at[i, "offset"]))
     return rows

@@ -160,6 +160,9 @@ def split_fasta(path: PathLike, out: PathLike, shard_size: int) -> list[Shard]:
     check(isinstance(shard_size, int) and shard_size > 0, f"shard size must be a positive integer, got {shard_size}")
     path = Path(path)
     folder = prepare_output_dir(out)
+    manifest = {**manifest_header("split"), "input": {"path": str(path), "sha256": file_sha256(path)},
+                "shard_size": shard_size}
+    write_json(folder / MANIFEST, manifest)  # complete: false until every shard is written
     for stale in folder.glob("shard_*.fa"):
         stale.unlink()
     shards = []
@@ -167,12 +170,21 @@ def split_fasta(path: PathLike, out: PathLike, shard_size: int) -> list[Shard]:
         shard = Shard(folder / shard_name(index), index * shard_size, len(batch))
         write_fasta(shard.path, batch)
         shards.append(shard)
-    write_json(folder / MANIFEST, {
-        "tool": "seqsal", "kind": "split", "input": {"path": str(path), "sha256": file_sha256(path)},
-        "shard_size": shard_size,
-        "shards": [{"file": s.path.name, "first_index": s.first_index, "n_records": s.n_records} for s in shards],
-    })
+    manifest["shards"] = [{"file": s.path.name, "first_index": s.first_index, "n_records": s.n_records}
+                          for s in shards]
+    manifest["complete"] = True
+    write_json(folder / MANIFEST, manifest)
     return shards
+
+
+def read_tsv(path: PathLike, **options) -> pd.DataFrame:
+    """Read a seqsal TSV with an ``id`` column kept as text, exactly as written.
+
+    pandas reads ``NA``, ``null``, ``None`` or ``nan`` as missing by default;
+    as record ids those are ordinary names, so only empty cells count as
+    missing here.  ``options`` go to :func:`pandas.read_csv` (e.g. ``chunksize``).
+    """
+    return pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False, na_values=[""], **options)
 
 
 def read_labels(path: PathLike) -> pd.DataFrame:
@@ -184,7 +196,7 @@ def read_labels(path: PathLike) -> pd.DataFrame:
     path = Path(path)
     check(path.is_file(), f"{path}: no such labels file")
     try:
-        table = pd.read_csv(path, sep="\t", dtype={"id": str})
+        table = read_tsv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise SeqsalError(f"{path}: not a tab-separated labels table ({error})") from None
     check("id" in table.columns, f"{path}: the labels table needs an 'id' column (found {list(table.columns)})")

@@ -64,9 +64,11 @@ def merge_bundles(
     check(len(folders) > 0, "give at least one explain bundle to merge")
     shards = [load_bundle(folder) for folder in folders]
     check(len({s.folder.resolve() for s in shards}) == len(shards), "the same bundle is listed twice")
+    check(Path(out).resolve() not in {s.folder.resolve() for s in shards},
+          f"--out {out} is one of the bundles being merged; write the merge to a new folder")
     settings = _common_settings(shards)
     settings.update(n_logos=n_logos, logo_format=logo_format, motifs=tuple(motifs), motif_db=motif_db,
-                    motif_threshold=motif_threshold, first_index=0)
+                    motif_threshold=motif_threshold)
     merged_settings = ExplainSettings(**settings)
     motif_list = load_motif_list(merged_settings.motifs, motif_db)
 
@@ -117,11 +119,11 @@ def _common_settings(shards: Sequence[Bundle]) -> dict:
         check(manifest.get("target_index") == first.get("target_index"),
               f"{shard.folder}: explains another target than {shards[0].folder}")
     seeded = any("offset" in method_options(m) for m in reference["methods"])
-    expected = 0
+    expected = int(first["settings"].get("first_index", 0))  # a merge may start mid-input (merging merges)
     for shard in shards:
         first_index = int(shard.manifest["settings"].get("first_index", 0))
         check(not seeded or first_index == expected,
-              f"{shard.folder}: first_index is {first_index} but {expected} sequences come before it; seeded "
+              f"{shard.folder}: first_index is {first_index}, but the shards before it end at {expected}; seeded "
               "methods need the shards in input order, each explained with --first-index set to its place")
         expected += len(shard.scores)
     return copy.deepcopy(dict(first["settings"]))

@@ -85,3 +85,17 @@ def test_bad_arguments_name_the_valid_choices(tiny_model, onehot_batch):
         attribute(tiny_model, onehot_batch[:, :3], "saliency")
 
 
+
+
+def test_probability_attributions_survive_saturation_beyond_float32():
+    # at a logit of 20 the float32 sigmoid is exactly 1 and its gradient exactly 0; float64 keeps sigma'(20) ~ 2e-9
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 5, 1)).eval()
+    with torch.no_grad():
+        model[1].weight.fill_(4.0)
+        model[1].bias.zero_()
+    x = np.eye(4, dtype=np.float32)[[0, 1, 2, 3, 0]].T[None]  # logit = 5 bases x 4 = 20
+    logit_map = attribute(model, x, "grad_x_input", output="logit")
+    probability_map = attribute(model, x, "grad_x_input", output="probability")
+    derivative = np.exp(-20.0) / (1 + np.exp(-20.0)) ** 2
+    np.testing.assert_allclose(probability_map, logit_map * derivative, rtol=1e-5)
+    assert probability_map.max() > 0

@@ -25,12 +25,17 @@ N_RECORDS, SHARD_SIZE, BATCH_SIZE = 22, 8, 4  # three shards: 8 + 8 + 6 records
 METHODS = ["saliency", "smoothgrad"]  # smoothgrad is seeded by the global sequence index
 
 
-def snakemake(workflow: str, config: Path, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_snakemake(workflow: str, config: Path, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     """Run a workflow with the test interpreter's ``seqsal`` first on PATH."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     command = [sys.executable, "-m", "snakemake", "-s", str(WORKFLOWS / workflow / "Snakefile"),
                "--configfile", str(config), "--cores", "2", *extra]
-    result = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+    return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
+
+
+def snakemake(workflow: str, config: Path, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run a workflow that must succeed."""
+    result = run_snakemake(workflow, config, workdir, *extra)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -108,11 +113,7 @@ def test_dry_run_schedules_modisco_on_the_merged_bundle(explain_setup):
 
 def test_dry_run_refuses_a_modisco_method_that_is_not_explained(explain_setup):
     workdir, config = explain_setup
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(WORKFLOWS / "explain/Snakefile"), "--configfile", str(config),
-         "-n", "--config", "modisco=true", "modisco_method=ism"],
-        cwd=workdir, env=env, capture_output=True, text=True)
+    result = run_snakemake("explain", config, workdir, "-n", "--config", "modisco=true", "modisco_method=ism")
     assert result.returncode != 0
     assert "modisco_method 'ism' is not among the methods" in result.stdout + result.stderr
 
@@ -125,3 +126,26 @@ def test_audit_workflow_plans_one_audit_per_dataset(tmp_path: Path):
         "first": {"pos": "pos.fa", "neg": "neg.fa"}, "second": {"pos": "neg.fa", "neg": "pos.fa"}}})
     result = snakemake("audit", config, tmp_path, "-n")
     assert ran_jobs(result) == {"all": 1, "audit": 2}
+
+
+def test_changing_the_shard_size_or_the_model_reruns_what_depends_on_it(explain_setup):
+    workdir, config = explain_setup
+    snakemake("explain", config, workdir)
+    assert ran_jobs(snakemake("explain", config, workdir, "-n")) == {}
+    resplit = ran_jobs(snakemake("explain", config, workdir, "-n", "--config", "shard_size=4"))
+    assert resplit["split"] == 1 and resplit["merge"] == 1
+    save_model(EnhancerCNN(TINY).eval(), workdir / "other.pt")
+    other = ran_jobs(snakemake("explain", config, workdir, "-n", "--config", "model=other.pt"))
+    assert other["explain"] == 3 and "split" not in other
+
+
+def test_inputs_that_would_share_a_name_are_refused(explain_setup):
+    workdir, config = explain_setup
+    for folder in ("a", "b"):
+        (workdir / folder).mkdir()
+        (workdir / folder / "peaks.fa").write_text((workdir / "peaks.fa").read_text())
+    settings = yaml.safe_load(config.read_text())
+    settings["inputs"] = ["a/peaks.fa", "b/peaks.fa"]
+    config.write_text(yaml.safe_dump(settings))
+    result = run_snakemake("explain", config, workdir, "-n")
+    assert result.returncode != 0 and "several files would be named peaks" in result.stdout + result.stderr

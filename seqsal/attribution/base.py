@@ -64,7 +64,11 @@ def target_scalar(model: nn.Module, x: torch.Tensor, target: int, output: str) -
     check(logits.ndim == 2, f"the model must return (N, T) logits, got shape {tuple(logits.shape)}")
     check(0 <= target < logits.shape[1], f"target {target} is out of range for {logits.shape[1]} output(s)")
     selected = logits[:, target]
-    return torch.sigmoid(selected) if output == "probability" else selected
+    if output == "logit":
+        return selected
+    # float64: in float32 the sigmoid rounds to exactly 1 above a logit of ~16.6 and its gradient to exactly 0,
+    # which would turn "saturated" into "no attribution at all"
+    return torch.sigmoid(selected.double()).to(selected.dtype)
 
 
 def as_onehot_array(X: np.ndarray | torch.Tensor) -> np.ndarray:
