@@ -26,6 +26,11 @@ _API = {
     "plot_logo": "seqsal.plot",
     "plot_attribution": "seqsal.plot",
     "explain_fasta": "seqsal.explain",
+    "split_fasta": "seqsal.io",
+    "merge_bundles": "seqsal.merge",
+    "dream": "seqsal.dream",
+    "filter_pfms": "seqsal.filters",
+    "match_filters": "seqsal.filters",
 }
 
 __all__ = ["SeqsalError", "__version__", *_API]

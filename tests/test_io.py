@@ -84,3 +84,10 @@ def test_output_dir_refuses_foreign_folders(tmp_path):
     (ours / "manifest.json").write_text(json.dumps({"tool": "seqsal"}))
     assert io.prepare_output_dir(ours) == ours
     assert io.prepare_output_dir(tmp_path / "new").is_dir()
+
+
+def test_every_top_level_name_resolves():
+    import seqsal
+
+    for name in seqsal.__all__:
+        assert callable(getattr(seqsal, name)) or name == "__version__", name
