@@ -26,6 +26,19 @@ def random_sequences(n: int, length: int, seed: int = 0) -> list[str]:
     return ["".join(rng.choice(list(ALPHABET), size=length)) for _ in range(n)]
 
 
+def randomized_batchnorm(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Give every BatchNorm1d non-trivial statistics and affine weights (seeded), so folding it is tested; eval mode."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm1d):
+            size = module.num_features
+            module.running_mean.copy_(torch.rand(size, generator=generator) - 0.5)
+            module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(size, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.rand(size, generator=generator) * 0.4 - 0.2)
+    return model.eval()
+
+
 @pytest.fixture
 def tiny_model() -> EnhancerCNN:
     """A randomly initialised tiny CNN with non-trivial BatchNorm statistics, in eval mode."""

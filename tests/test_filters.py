@@ -17,18 +17,7 @@ from seqsal.encoding import ALPHABET, one_hot
 from seqsal.errors import SeqsalError
 from seqsal.models import EnhancerCNN, ModelConfig, save_model
 from seqsal.motifs import MotifDatabase
-from tests.conftest import TINY, random_sequences
-
-
-def _randomise_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm1d):
-            module.running_mean.copy_(torch.rand(module.num_features, generator=generator) - 0.5)
-            module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
-            module.weight.data.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
-            module.bias.data.copy_(torch.rand(module.num_features, generator=generator) * 0.4 - 0.2)
-    return model
+from tests.conftest import TINY, random_sequences, randomized_batchnorm
 
 
 def _identity_batchnorm(model: EnhancerCNN) -> None:
@@ -45,7 +34,7 @@ def _tiny(kernel: int, activation: str = "relu", length: int = 40, filters: int 
     torch.manual_seed(kernel)
     config = ModelConfig(input_length=length, conv_channels=(filters, 4), kernel_sizes=(kernel, 3),
                          dense_units=(8,), dropout=0.0, activation=activation)
-    return _randomise_batchnorm(EnhancerCNN(config), seed=kernel).eval()
+    return randomized_batchnorm(EnhancerCNN(config), seed=kernel).eval()
 
 
 def _brute_force(model: EnhancerCNN, X: np.ndarray, fraction: float):

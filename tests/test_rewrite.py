@@ -15,7 +15,7 @@ from seqsal.attribution.rewrite import (
     pool_before_activation,
 )
 from seqsal.models import EnhancerCNN, Exponential
-from tests.conftest import TINY
+from tests.conftest import TINY, randomized_batchnorm
 
 
 def outputs_and_gradients(model: nn.Module, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -23,16 +23,6 @@ def outputs_and_gradients(model: nn.Module, x: np.ndarray) -> tuple[np.ndarray, 
     outputs = model(inputs)
     (grad,) = torch.autograd.grad(outputs.sum(), inputs)
     return outputs.detach().numpy(), grad.numpy()
-
-
-def randomized_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
-    generator = torch.Generator().manual_seed(seed)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm1d):
-            module.running_mean.copy_(torch.rand(module.num_features, generator=generator) - 0.5)
-            module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
-            module.weight.data.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
-    return model.eval()
 
 
 def test_folded_batchnorm_computes_the_same_function(tiny_model, onehot_batch):
