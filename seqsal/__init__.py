@@ -28,7 +28,6 @@ _API = {
     "explain_fasta": "seqsal.explain",
     "split_fasta": "seqsal.io",
     "merge_bundles": "seqsal.merge",
-    "dream": "seqsal.dream",
     "filter_pfms": "seqsal.filters",
     "match_filters": "seqsal.filters",
 }
