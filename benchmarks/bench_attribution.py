@@ -80,21 +80,20 @@ def main() -> None:
     X_ig, X_ism = X[: args.n_ig], X[: args.n_ism]
     x_ig = torch.from_numpy(X_ig)
     fast = attribution_copy(model)
-    gradient_times = args.repeats
     tasks = [  # (method, tool, function, n sequences, repeats)
-        ("forward", "model", lambda: predict(model, X, batch_size=BATCH), args.n, gradient_times),
-        ("forward", "rewritten", lambda: predict(fast, X, batch_size=BATCH), args.n, gradient_times),
+        ("forward", "model", lambda: predict(model, X, batch_size=BATCH), args.n, args.repeats),
+        ("forward", "rewritten", lambda: predict(fast, X, batch_size=BATCH), args.n, args.repeats),
         ("saliency", "seqsal", lambda: attribute(model, X, "saliency", hypothetical=True, batch_size=BATCH),
-         args.n, gradient_times),
+         args.n, args.repeats),
         ("saliency", "captum", batched(lambda b: Saliency(model).attribute(b, target=0, abs=True), x), args.n,
-         gradient_times),
+         args.repeats),
         ("grad_x_input", "seqsal", lambda: attribute(model, X, "grad_x_input", batch_size=BATCH), args.n,
-         gradient_times),
+         args.repeats),
         ("grad_x_input", "captum", batched(lambda b: InputXGradient(model).attribute(b, target=0), x), args.n,
-         gradient_times),
+         args.repeats),
         # tangermeme has one gradient function (gradient x input); it is the reference for both rows
         ("grad_x_input", "tangermeme", lambda: tm_saliency(model, x, batch_size=BATCH, gradient_correction=False),
-         args.n, gradient_times),
+         args.n, args.repeats),
         ("integrated_gradients", "seqsal",
          lambda: attribute(model, X_ig, "integrated_gradients", steps=50, batch_size=BATCH), args.n_ig, 3),
         ("integrated_gradients", "captum",
