@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 from scipy.special import expit
 from torch import nn
 from tqdm import tqdm
@@ -413,6 +414,7 @@ def plot_trace(result: DreamResult, *, threshold: float | None = None, ax: Axes 
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1,
                    label=f"reference {REFERENCE_PERCENTILE:g}th percentile")
     ax.set_xlabel("optimisation step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
     ax.set_ylabel(f"target logit (output {result.target})")
     ax.set_title(f"dream ({result.settings.get('mode', '')}): score of the one-hot sequence; dot = kept")
     ax.grid(alpha=0.3)
