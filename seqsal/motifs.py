@@ -314,6 +314,39 @@ class MotifDatabase:
         return list(found.values())
 
 
+#: The five enhancer motifs the simulator plants by default and `dream` looks for.
+ENHANCER_MOTIFS = ("GATA1", "FOS::JUN", "ETS1", "CREB1", "SP1")
+
+
+def load_database(motif_db: MotifDatabase | str | PathLike[str] | None = None) -> MotifDatabase:
+    """A motif database from a file path, as given, or the bundled JASPAR set when ``None``."""
+    if isinstance(motif_db, MotifDatabase):
+        return motif_db
+    return MotifDatabase.default() if motif_db is None else MotifDatabase.from_file(motif_db)
+
+
+def resolve_motifs(
+    names: str | Iterable[str] | None,
+    motif_db: MotifDatabase | str | PathLike[str] | None = None,
+    *,
+    default: Iterable[str] = (),
+) -> list[Motif]:
+    """The motifs a user asked for: names or ids (a list or ``"A,B"``), ``"all"``, or ``default`` for ``None``.
+
+    The one place every command turns ``--motifs`` / ``--motif-db`` into
+    :class:`Motif` objects, so spelling, deduplication and the "did you mean"
+    suggestions are the same everywhere.  An empty request gives ``[]``.
+    """
+    keys = list(default) if names is None else ([names] if isinstance(names, str) else list(names))
+    keys = [key.strip() for item in keys for key in item.split(",") if key.strip()]
+    if not keys:
+        return []
+    database = load_database(motif_db)
+    if [key.lower() for key in keys] == ["all"]:
+        return list(database)
+    return database.get_many(keys)
+
+
 @functools.lru_cache(maxsize=1)
 def _bundled_database() -> MotifDatabase:
     """Parse the bundled database once per process; parsing 518 matrices takes a noticeable moment."""
