@@ -27,9 +27,10 @@ _API = {
     "plot_attribution": "seqsal.plot",
     "explain_fasta": "seqsal.explain",
     "split_fasta": "seqsal.io",
-    "merge_bundles": "seqsal.merge",
-    "filter_pfms": "seqsal.filters",
-    "match_filters": "seqsal.filters",
+    "merge_bundles": "seqsal.explain",
+    "filter_pfms": "seqsal.views.filters",
+    "match_filters": "seqsal.views.filters",
+    "dream": "seqsal.views.dream",
 }
 
 __all__ = ["SeqsalError", "__version__", *_API]

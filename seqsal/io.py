@@ -155,7 +155,7 @@ def split_fasta(path: PathLike, out: PathLike, shard_size: int) -> list[Shard]:
     ``manifest.json`` records the input's hash and every shard.  Explain each
     shard with ``first_index`` set to its :attr:`Shard.first_index` so that
     seeded methods give the numbers a single run would, then merge the
-    bundles with :func:`seqsal.merge.merge_bundles`.
+    bundles with :func:`seqsal.explain.merge.merge_bundles`.
     """
     check(isinstance(shard_size, int) and shard_size > 0, f"shard size must be a positive integer, got {shard_size}")
     path = Path(path)

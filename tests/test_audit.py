@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import seqsal.audit as audit
-from seqsal.audit import (
+import seqsal.audit.core as audit
+from seqsal.audit.core import (
     AuditData,
     AuditThresholds,
     audit_dataset,

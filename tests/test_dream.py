@@ -1,4 +1,4 @@
-"""Tests of seqsal.dream: optima known in closed form, exact one-hot inputs, bookkeeping, the CLI."""
+"""Tests of seqsal.views.dream: optima known in closed form, exact one-hot inputs, bookkeeping, the CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from seqsal.cli import main
-from seqsal.dream import (
+from seqsal.views.dream import (
     _initial_logits,
     dream,
     hits_table,

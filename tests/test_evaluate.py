@@ -1,4 +1,4 @@
-"""Tests for seqsal.evaluate: every metric on a case whose answer can be worked out by hand."""
+"""Tests for seqsal.evaluate.metrics: every metric on a case whose answer can be worked out by hand."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from torch import nn  # noqa: E402
 from seqsal.attribution import attribute  # noqa: E402
 from seqsal.encoding import decode, one_hot  # noqa: E402
 from seqsal.errors import SeqsalError  # noqa: E402
-from seqsal.evaluate import (  # noqa: E402
+from seqsal.evaluate.metrics import (  # noqa: E402
     CURVES,
     deletion_insertion,
     max_sensitivity,

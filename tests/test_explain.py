@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from seqsal.bundle import load_bundle
+from seqsal.explain.bundle import load_bundle
 from seqsal.cli import main
 from seqsal.errors import SeqsalError
 from seqsal.models import save_model
@@ -79,7 +79,7 @@ def test_resume_refuses_changed_settings(tmp_path, tiny_model):
 
 
 def test_large_bundles_stay_npy_and_load_memory_mapped(tmp_path, tiny_model, monkeypatch):
-    monkeypatch.setattr("seqsal.explain.NPZ_MAX_SEQUENCES", 10)
+    monkeypatch.setattr("seqsal.explain.pipeline.NPZ_MAX_SEQUENCES", 10)
     model = save_model(tiny_model, tmp_path / "tiny.pt")
     fasta = tmp_path / "in.fa"
     fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(30, TINY.input_length))))

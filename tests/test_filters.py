@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqsal import filters as F
+from seqsal.views import filters as F
 from seqsal.cli import main
 from seqsal.encoding import ALPHABET, one_hot
 from seqsal.errors import SeqsalError

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from seqsal import io
-from seqsal.bundle import load_bundle
+from seqsal.explain.bundle import load_bundle
 from seqsal.errors import SeqsalError
-from seqsal.explain import ExplainSettings, explain_fasta
-from seqsal.merge import merge_bundles
+from seqsal.explain.pipeline import ExplainSettings, explain_fasta
+from seqsal.explain.merge import merge_bundles
 from seqsal.models import EnhancerCNN, save_model
 from tests.conftest import TINY, random_sequences
 

@@ -1,4 +1,4 @@
-"""Tests of seqsal.pitfalls: each number checked against a hand computation or an independent route."""
+"""Tests of seqsal.experiments.pitfalls: each number checked against a hand computation or an independent route."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from seqsal import pitfalls
+from seqsal.experiments import pitfalls
 from seqsal.attribution import attribute, per_position
 from seqsal.cli import main
 from seqsal.encoding import one_hot
 from seqsal.errors import SeqsalError
-from seqsal.evaluate import plausibility
+from seqsal.evaluate.metrics import plausibility
 from seqsal.io import Record, file_sha256, write_fasta
 from seqsal.models import EnhancerCNN, predict, save_model
 from seqsal.simulate import simulate_enhancers

@@ -5,7 +5,7 @@ import pytest
 
 import seqsal
 from seqsal.attribution import per_position
-from seqsal.evaluate import plausibility
+from seqsal.evaluate.metrics import plausibility
 from seqsal.simulate import simulate_enhancers
 
 pytestmark = pytest.mark.slow

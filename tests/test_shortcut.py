@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
-from seqsal import shortcut
+from seqsal.experiments import shortcut
 from seqsal.cli import main
 from seqsal.encoding import decode, one_hot
 from seqsal.errors import SeqsalError
 from seqsal.models import EnhancerCNN, load_model
 from seqsal.motifs import MotifDatabase, load_adapters
-from seqsal.shortcut import (
+from seqsal.experiments.shortcut import (
     DEFAULT_ADAPTER,
     MOTIF_PRIOR,
     ShortcutConfig,

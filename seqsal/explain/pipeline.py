@@ -40,7 +40,7 @@ from tqdm import tqdm
 from seqsal import io
 from seqsal.attribution import METHODS, attribute, method_options, per_position
 from seqsal.attribution.base import resolve_target
-from seqsal.bundle import NPZ_MAX_SEQUENCES, ArrayStore, Bundle, load_bundle, to_npz
+from seqsal.explain.bundle import NPZ_MAX_SEQUENCES, ArrayStore, Bundle, load_bundle, to_npz
 from seqsal.datasets import check_length, encode_records
 from seqsal.encoding import encode_indices, fit_length
 from seqsal.errors import check

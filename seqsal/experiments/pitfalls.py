@@ -67,10 +67,10 @@ from seqsal.attribution.base import resolve_target
 from seqsal.datasets import encode_records
 from seqsal.encoding import one_hot
 from seqsal.errors import check
-from seqsal.evaluate import plausibility
+from seqsal.evaluate.metrics import plausibility
 from seqsal.models import EnhancerCNN, ModelConfig, default_model_path, load_model, predict
 from seqsal.plot import plot_logo, save_figure
-from seqsal.shortcut import adapter_share
+from seqsal.experiments.shortcut import adapter_share
 from seqsal.simulate import SyntheticSet, simulate_enhancers
 from seqsal.train import evaluate_predictions, fit
 
@@ -634,7 +634,7 @@ def compare_models(
     early stopping on the valid split.  Its test AUROC measures the
     classifier; on the test positives, corrected grad × input (the
     recommended gradient map, Majdandzic et al. 2023) is scored with
-    :func:`seqsal.evaluate.plausibility` against the planted-motif masks and
+    :func:`seqsal.evaluate.metrics.plausibility` against the planted-motif masks and
     with :func:`background_share`.
 
     Parameters

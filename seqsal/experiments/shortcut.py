@@ -43,8 +43,8 @@ The experiment
 4. Explanations are scored on ``n_eval`` contaminated test positives
    (:func:`score_method`): the share of attribution mass on the adapter
    (:func:`adapter_share`), plausibility as a per-sequence AUROC against the
-   motif mask (:func:`seqsal.evaluate.plausibility`), and faithfulness as
-   normalised deletion and insertion AUCs (:func:`seqsal.evaluate.deletion_insertion`).
+   motif mask (:func:`seqsal.evaluate.metrics.plausibility`), and faithfulness as
+   normalised deletion and insertion AUCs (:func:`seqsal.evaluate.metrics.deletion_insertion`).
    ``motif_prior`` (:func:`motif_prior`) is a PWM scan of the enhancer motifs
    dressed up as an explanation: plausible by construction, blind to the model.
 
@@ -74,7 +74,7 @@ from seqsal import io
 from seqsal.attribution import METHODS, attribute, method_options, per_position
 from seqsal.encoding import dinucleotide_shuffle, dinucleotide_shuffles, one_hot
 from seqsal.errors import check
-from seqsal.evaluate import deletion_insertion, plausibility
+from seqsal.evaluate.metrics import deletion_insertion, plausibility
 from seqsal.models import EnhancerCNN, ModelConfig, predict, resolve_device, save_model
 from seqsal.motifs import Motif, MotifDatabase, load_adapters, scan
 from seqsal.plot import plot_curves, plot_logo, save_figure
@@ -619,7 +619,7 @@ def score_method(
     Per-position scores are the projected scores summed over the four rows.
     Plausibility ranks signed scores (evidence *against* the enhancer call is
     not where a biologist expects enhancer motifs); deletion and insertion
-    use :func:`seqsal.evaluate.deletion_insertion` with its default shuffle
+    use :func:`seqsal.evaluate.metrics.deletion_insertion` with its default shuffle
     replacement, with the same ``random_state`` for every method so that all
     share replacements and the random reference.
 

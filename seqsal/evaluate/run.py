@@ -1,6 +1,6 @@
 """``seqsal evaluate``: score the explanations in an explain bundle for faithfulness and plausibility.
 
-The metrics live in :mod:`seqsal.evaluate`; this module runs them over every
+The metrics live in :mod:`seqsal.evaluate.metrics`; this module runs them over every
 method of a bundle, on the sequences the model is most confident about (the
 explanations users actually look at), and writes tables, figures and a report.
 """
@@ -19,9 +19,9 @@ from matplotlib import pyplot as plt
 
 from seqsal import io
 from seqsal.attribution import method_options, per_position
-from seqsal.bundle import Bundle, load_bundle
+from seqsal.explain.bundle import Bundle, load_bundle
 from seqsal.errors import check
-from seqsal.evaluate import (
+from seqsal.evaluate.metrics import (
     deletion_insertion,
     max_sensitivity,
     motif_masks,

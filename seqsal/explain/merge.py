@@ -22,9 +22,9 @@ import numpy as np
 
 from seqsal import io
 from seqsal.attribution import method_options
-from seqsal.bundle import ArrayStore, Bundle, load_bundle
+from seqsal.explain.bundle import ArrayStore, Bundle, load_bundle
 from seqsal.errors import check
-from seqsal.explain import PRESENTATION_SETTINGS, ExplainSettings, finish_bundle, load_motif_list
+from seqsal.explain.pipeline import PRESENTATION_SETTINGS, ExplainSettings, finish_bundle, load_motif_list
 
 # Settings that may differ between shards without changing the merged numbers (batch size only to rounding).
 _PER_SHARD_SETTINGS = (*PRESENTATION_SETTINGS, "first_index", "batch_size")

@@ -1,0 +1,18 @@
+"""Named choices that the library accepts and the command line offers.
+
+Kept in a module that imports nothing heavy, so ``seqsal --help`` can list
+them without importing torch; the library modules check that their registries
+match these names (a test does too).
+"""
+
+#: Attribution methods, in the order ``--help`` lists them (``seqsal.attribution.METHODS`` has these keys).
+METHODS = (
+    "gradient", "saliency", "grad_x_input", "smoothgrad", "smoothgrad_sq", "integrated_gradients",
+    "grad_cam", "cam", "deeplift_shap", "lime", "kernel_shap", "ism",
+)
+
+#: What attribution differentiates: the raw output or its sigmoid.
+OUTPUTS = ("logit", "probability")
+
+#: File formats for logos and figures.
+FIGURE_FORMATS = ("png", "svg", "pdf")

@@ -1,0 +1,108 @@
+"""``seqsal audit``: parse its options and call the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+from seqsal.cli import options
+from seqsal.errors import check
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``seqsal audit`` and its options."""
+    parser = commands.add_parser(
+        "audit", help="audit a labelled dataset for shortcuts (adapters, k-mers, composition, leakage)",
+        description="Checks positives against negatives for shortcuts a model could learn instead of biology: "
+                    "adapters and homopolymers, enriched k-mers without a known motif, GC/length/N/soft-mask "
+                    "differences, duplicates across classes and splits, and trivial baselines; with --model, "
+                    "how much the model relies on flagged artifacts. Writes summary.json, report.html and a "
+                    "TSV per check. Exit status 0, or 1 with --fail-on-flag when anything is flagged.")
+    parser.add_argument("--pos", required=True, help="positive FASTA (plain or gzipped)")
+    parser.add_argument("--neg", required=True, help="negative FASTA (plain or gzipped)")
+    parser.add_argument("--splits", default=None, help="TSV with 'id' and 'split' columns covering every record")
+    parser.add_argument("--model", default=None, help="trained seqsal model file ('default' = bundled model)")
+    parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    parser.add_argument("--adapters", default=None, help="FASTA of adapters (default: bundled Illumina/Nextera)")
+    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    parser.add_argument("--fail-on-flag", action="store_true", help="exit with status 1 when anything is flagged")
+    limits = parser.add_argument_group("flag thresholds (see AuditThresholds in seqsal/audit.py for the reasons)")
+    limits.add_argument("--fdr", type=float, default=0.01, help="largest q value that counts (default 0.01)")
+    limits.add_argument("--adapter-ratio", type=float, default=2.0,
+                        help="per-class rate ratio of adapter/homopolymer hits (default 2)")
+    limits.add_argument("--homopolymer", type=int, default=10, help="shortest homopolymer run counted (default 10)")
+    limits.add_argument("--kmer-log2-odds", type=float, default=2.0,
+                        help="smallest |log2 odds ratio| of an enriched k-mer (default 2)")
+    limits.add_argument("--kmer-min-fraction", type=float, default=0.01,
+                        help="share of the enriched class carrying the k-mer (default 0.01)")
+    limits.add_argument("--motif-match", type=float, default=0.8,
+                        help="score fraction at which a k-mer or element is a known motif (default 0.8)")
+    limits.add_argument("--artifact-length", type=int, default=12,
+                        help="shortest shared element around enriched k-mers that counts as an artifact (default 12)")
+    limits.add_argument("--ks-d", type=float, default=0.2,
+                        help="smallest Kolmogorov-Smirnov D of a composition difference (default 0.2)")
+    limits.add_argument("--baseline-auroc", type=float, default=0.65,
+                        help="GC-only or length-only AUROC that is a shortcut (default 0.65)")
+    limits.add_argument("--near-duplicate", type=float, default=0.8,
+                        help="8-mer Jaccard of near-duplicates (default 0.8)")
+    limits.add_argument("--max-duplicate-fraction", type=float, default=0.01,
+                        help="share of redundant copies within a class and split (default 0.01)")
+    limits.add_argument("--attribution-enrichment", type=float, default=2.0,
+                        help="with --model: attribution share on artifacts / their position share (default 2)")
+    limits.add_argument("--prediction-change", type=float, default=0.5,
+                        help="with --model: mean |logit change| without artifacts (default 0.5)")
+    how = parser.add_argument_group("computation")
+    how.add_argument("--k", type=options.int_list, default=(4, 5, 6, 7, 8), help="k-mer lengths (default 4,5,6,7,8)")
+    how.add_argument("--baseline-max", type=int, default=20000,
+                     help="records per class for the baselines (default 20000)")
+    how.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    how.add_argument("--model-max", type=int, default=1000,
+                     help="with --model: artifact-carrying records explained at most (default 1000)")
+    how.add_argument("--seed", type=options.non_negative_int, default=0, help="random seed (default 0)")
+    options.add_device(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from seqsal import io
+    from seqsal.audit.core import AuditThresholds, audit_dataset, load_dataset, write_audit
+    from seqsal.models import load_model
+    from seqsal.motifs import MotifDatabase, load_adapters
+
+    thresholds = AuditThresholds(
+        fdr=args.fdr, adapter_ratio=args.adapter_ratio, homopolymer_length=args.homopolymer,
+        kmer_log2_odds=args.kmer_log2_odds, kmer_min_fraction=args.kmer_min_fraction,
+        motif_match=args.motif_match, artifact_min_length=args.artifact_length, ks_statistic=args.ks_d,
+        baseline_auroc=args.baseline_auroc, near_duplicate_jaccard=args.near_duplicate,
+        max_duplicate_fraction=args.max_duplicate_fraction, attribution_enrichment=args.attribution_enrichment,
+        prediction_change=args.prediction_change,
+    )
+    check(all(1 <= k <= 12 for k in args.k), f"--k values must lie in 1-12, got {','.join(map(str, args.k))}")
+    data = load_dataset(args.pos, args.neg, args.splits)
+    if args.model:
+        load_model(args.model, device=args.device)  # a bad model file stops here, before the long checks
+    motifs = MotifDatabase.from_file(args.motif_db) if args.motif_db else MotifDatabase.default()
+    adapters = load_adapters(args.adapters)
+    io.prepare_output_dir(args.out)  # refuse a foreign folder now, not after minutes of work
+    started = time.time()
+
+    def note(stage: str) -> None:
+        if not args.quiet:
+            print(f"audit: {stage} done ({time.time() - started:.0f} s)", file=sys.stderr)
+
+    result = audit_dataset(data, thresholds=thresholds, adapters=adapters, motifs=motifs, model=args.model,
+                           k_values=args.k, baseline_max_per_class=args.baseline_max, folds=args.folds,
+                           max_model_sequences=args.model_max, random_state=args.seed, device=args.device,
+                           progress=note)
+    inputs = {name: {"path": str(path), "sha256": io.file_sha256(path)}
+              for name, path in (("positives", args.pos), ("negatives", args.neg), ("splits", args.splits),
+                                 ("model", args.model), ("motif_db", args.motif_db), ("adapters", args.adapters))
+              if path}
+    folder = write_audit(result, args.out, {"inputs": inputs, "command": "seqsal " + " ".join(sys.argv[1:])})
+    flags = "; ".join(finding.item for finding in result.flags) or "none"
+    print(f"audited {data.class_sizes[1]} positives and {data.class_sizes[0]} negatives; flags: {flags}; "
+          f"wrote {folder}/ (report.html, summary.json, *.tsv)", file=sys.stderr)
+    return 1 if result.flagged and args.fail_on_flag else 0

@@ -1,0 +1,88 @@
+"""``seqsal explain``: parse its options and call the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+from seqsal.choices import METHODS
+from seqsal.cli import options
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``seqsal explain`` and its options."""
+    parser = commands.add_parser(
+        "explain", help="attribute predictions to bases; write a bundle with logos and a report",
+        description="Writes ohe.npz and attr.<method>.npz (hypothetical scores, readable by "
+                    "'modisco motifs -s ohe.npz -a attr.<method>.npz'), scores.tsv, logos of the top "
+                    "sequences, report.html and manifest.json.")
+    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    parser.add_argument("--method", default="saliency,grad_x_input",
+                         help="comma-separated methods: " + ", ".join(METHODS)
+                              + " (default saliency,grad_x_input)")
+    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    parser.add_argument("--target", default="0", help="output to explain: index or name (default 0)")
+    parser.add_argument("--output", choices=("logit", "probability"), default="logit",
+                         help="explain the logit (default) or the sigmoid probability (saturates)")
+    parser.add_argument("--correct", action="store_true",
+                         help="apply the Majdandzic et al. 2023 gradient correction")
+    parser.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
+    parser.add_argument("--logos", type=options.non_negative_int, default=10, help="logos for the top-K predictions (default 10)")
+    parser.add_argument("--logo-format", choices=("png", "svg", "pdf"), default="png",
+                         help="logo file format (default png; pdf gives one multi-page file per method)")
+    parser.add_argument("--motifs", type=options.name_list, default=None,
+                         help="known motifs to box on logos, by TF name or matrix id, e.g. GATA1,CTCF")
+    parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
+    parser.add_argument("--motif-threshold", type=options.fraction, default=0.8,
+                         help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
+    parser.add_argument("--batch-size", type=options.positive_int, default=128, help="sequences per batch (default 128)")
+    parser.add_argument("--resume", action="store_true",
+                         help="continue an interrupted run in --out from its last finished batch")
+    parser.add_argument("--first-index", type=options.non_negative_int, default=0,
+                         help="when FASTA is a shard (seqsal split): the 0-based place of its first record in "
+                              "the whole input, so seeded methods draw what a whole-file run would (default 0)")
+    method_options = parser.add_argument_group(
+        "method options", "each applies to the methods that have it; unset means the method's default")
+    method_options.add_argument("--steps", type=int, help="integrated_gradients: path steps (default 50)")
+    method_options.add_argument("--baseline", choices=("zeros", "uniform", "shuffle"),
+                         help="integrated_gradients: reference (default zeros)")
+    method_options.add_argument("--n-references", type=int,
+                         help="integrated_gradients with shuffle, deeplift_shap: shuffled references (default 10)")
+    method_options.add_argument("--n-samples", type=int,
+                         help="smoothgrad(_sq): noisy copies (default 25); lime/kernel_shap: samples (default 200)")
+    method_options.add_argument("--sigma", type=float, help="smoothgrad(_sq): noise sd as a fraction of the input "
+                                                     "range (default 0.15)")
+    method_options.add_argument("--layer", help="grad_cam: Conv1d layer by index or module name (default: the last)")
+    method_options.add_argument("--window", type=int, help="lime/kernel_shap: bases per feature window (default 10)")
+    method_options.add_argument("--start", type=int, help="ism: first position to mutate (0-based, default 0)")
+    method_options.add_argument("--end", type=int, help="ism: stop before this position (default: the length)")
+    method_options.add_argument("--seed", type=options.non_negative_int, help="seed of noise and shuffled references (default 0)")
+    options.add_device(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _method_options(args: argparse.Namespace) -> dict:
+    """Method options the user set explicitly (None means: the method's own default)."""
+    names = ("steps", "baseline", "n_references", "n_samples", "sigma", "layer", "window", "start", "end")
+    options = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    if args.seed is not None:
+        options["random_state"] = args.seed
+    return options
+
+
+def run(args: argparse.Namespace) -> None:
+    from seqsal.explain.pipeline import ExplainSettings, explain_fasta, parse_methods
+
+    settings = ExplainSettings(
+        methods=parse_methods(args.method), target=args.target, output=args.output, correct=args.correct,
+        fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
+        motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
+        options=_method_options(args), first_index=args.first_index,
+    )
+    bundle = explain_fasta(args.fasta, args.model, args.out, settings, device=args.device,
+                           progress=not args.quiet, resume=args.resume)
+    print(f"explained {len(bundle.scores)} sequences with {', '.join(settings.methods)}; "
+          f"wrote {bundle.folder}/ (report.html, scores.tsv, ohe, attr.*, logos/)", file=sys.stderr)

@@ -1,0 +1,96 @@
+"""``seqsal pitfalls``: parse its options and call the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+from seqsal.cli import options
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``seqsal pitfalls`` and its options."""
+    parser = commands.add_parser(
+        "pitfalls", help="four figures on where gradient explanations mislead",
+        description="Reproducible demonstrations of gradient pitfalls, one command each: saturation (probability "
+                    "vs logit maps), activations (first-layer ReLU / leaky ReLU / exponential), off-simplex "
+                    "(gradient angle to the one-hot simplex, before and after correction) and fully-connected "
+                    "(a dense baseline next to a CNN). Each writes <pitfall>.png, <pitfall>.tsv (metric, "
+                    "condition, value) and manifest.json, and prints a one-line summary.")
+    which = parser.add_subparsers(dest="pitfall", metavar="<pitfall>", required=True)
+    pitfall_parsers = {
+        "saturation": which.add_parser(
+            "saturation", help="explain the most confident sequence against its logit and its probability",
+            description="grad x input of the highest-logit sequence of a FASTA, once for the logit and once for "
+                        "the probability; the probability map is the logit map times sigmoid'(logit), which "
+                        "vanishes for confident predictions. Reports both maps' L1/L2 norms and their ratio."),
+        "activations": which.add_parser(
+            "activations", help="train ReLU, leaky ReLU and exponential first-layer CNNs; compare their maps",
+            description="Simulates enhancers with planted motifs, trains one small CNN per first-layer activation "
+                        "with a shared seed (same data, same initial weights) and scores corrected grad x input "
+                        "on the test positives: plausibility AUROC against the motif masks and background share "
+                        "(share of |attribution| outside the motifs; lower is cleaner). Torch runs on one thread "
+                        "unless --threads is given. About 1.5 min on two CPU cores with the defaults."),
+        "off-simplex": which.add_parser(
+            "off-simplex", help="angle of each position's gradient to the one-hot simplex, raw and corrected",
+            description="sin(angle) = |sum of the 4 gradient entries| / (2 |gradient|) at every position of "
+                        "every sequence; the Majdandzic et al. (2023) correction makes it 0. Histogram in "
+                        "degrees, with the distribution of random directions as a reference."),
+        "fully-connected": which.add_parser(
+            "fully-connected", help="a fully connected model next to a CNN on the same simulated data",
+            description="Trains the small CNN and a fully connected network (flattened one-hot -> dense layers) "
+                        "on the same simulated set with the same seed; compares test AUROC, plausibility AUROC, "
+                        "background share and the maps of the same test positives. Torch runs on one thread "
+                        "unless --threads is given. About 1 min on two CPU cores with the defaults."),
+    }
+    for sub in pitfall_parsers.values():
+        sub.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+    for name in ("saturation", "off-simplex"):
+        sub = pitfall_parsers[name]
+        sub.add_argument("--fasta", default=None,
+                         help="sequences to explain (default: data/synthetic_demo/test.fa, 30 x 249 bp)")
+        sub.add_argument("--model", default=None, help="model file, or 'default' for the bundled model (default)")
+        sub.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
+    pitfall_parsers["saturation"].add_argument("--id", default=None,
+                                               help="explain this record instead of the highest-logit one")
+    pitfall_parsers["saturation"].add_argument("--correct", action="store_true",
+                                               help="apply the gradient correction to both maps")
+    for name in ("activations", "fully-connected"):
+        sub = pitfall_parsers[name]
+        sub.add_argument("--n", type=options.positive_int, default=None, help="simulated sequences (default 10000)")
+        sub.add_argument("--length", type=options.positive_int, default=None, help="sequence length in bp (default 150)")
+        sub.add_argument("--epochs", type=options.positive_int, default=None,
+                         help="training epochs at most, early stopping with patience 3 (default 12)")
+        sub.add_argument("--seed", type=options.non_negative_int, default=None,
+                         help="seed of the simulation, initial weights and batch order (default 0)")
+    pitfall_parsers["fully-connected"].add_argument("--hidden", type=options.int_list, default=None,
+                                                    help="hidden layer widths of the fully connected model "
+                                                         "(default 128,64; empty for logistic regression)")
+    pitfall_parsers["fully-connected"].add_argument("--activation", choices=("relu", "exp", "leaky_relu"),
+                                                    default=None,
+                                                    help="first-layer activation of the CNN (default exp)")
+    for sub in pitfall_parsers.values():
+        sub.add_argument("--batch-size", type=options.positive_int, default=128,
+                         help="sequences per attribution batch (default 128)")
+        options.add_device(sub)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    import torch
+    from seqsal.experiments.pitfalls import run_pitfall
+
+    trains = args.pitfall in ("activations", "fully-connected")
+    if trains and args.threads is None:
+        # Small models on shared cores: torch's thread pool costs more than it gains (see _shortcut).
+        torch.set_num_threads(1)
+    names = {"fasta": "fasta", "model": "model", "fit_length": "fit", "record_id": "id", "correct": "correct", "n": "n",
+             "length": "length", "epochs": "epochs", "seed": "seed", "hidden_units": "hidden",
+             "activation": "activation"}
+    # Options a pitfall lacks are absent from args; unset ones are None: both leave the library default.
+    options = {key: getattr(args, option) for key, option in names.items() if getattr(args, option, None) is not None}
+    run = run_pitfall(args.pitfall, args.out, batch_size=args.batch_size, device=args.device,
+                      progress=not args.quiet, **options)
+    print(run.summary, file=sys.stderr)

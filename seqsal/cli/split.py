@@ -1,0 +1,31 @@
+"""``seqsal split``: parse its options and call the library."""
+
+from __future__ import annotations
+
+import argparse
+
+
+from seqsal.cli import options
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``seqsal split`` and its options."""
+    parser = commands.add_parser(
+        "split", help="split a FASTA into shards to explain in parallel",
+        description="Writes shard_00000.fa, shard_00001.fa, ... of --shard-size records each, in input order, "
+                    "and a manifest.json; prints each shard's file, first index and size as a TSV. Explain "
+                    "each shard with 'seqsal explain SHARD --first-index I', then 'seqsal merge'.")
+    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    parser.add_argument("--shard-size", type=options.positive_int, required=True, help="records per shard")
+    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    from seqsal import io
+
+    shards = io.split_fasta(args.fasta, args.out, args.shard_size)
+    print("file\tfirst_index\tn_records")
+    for shard in shards:
+        print(f"{shard.path}\t{shard.first_index}\t{shard.n_records}")

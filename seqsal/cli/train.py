@@ -1,0 +1,121 @@
+"""``seqsal train``: parse its options and call the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+import seqsal
+from seqsal.cli import options
+from seqsal.errors import check
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``seqsal train`` and its options."""
+    parser = commands.add_parser(
+        "train", help="train the enhancer CNN on labelled FASTA",
+        description="Train a DeepSTARR-style CNN with Adam and early stopping on validation loss. Input is "
+                    "either --fasta + --labels, or --pos + --neg (a FASTA, or 'shuffle' for "
+                    "dinucleotide-shuffled copies of the positives).")
+    source = parser.add_argument_group("data")
+    source.add_argument("--fasta", help="training FASTA (with --labels)")
+    source.add_argument("--labels", help="TSV with an 'id' column and one or more target columns")
+    source.add_argument("--pos", help="positive FASTA (with --neg)")
+    source.add_argument("--neg", help="negative FASTA, or 'shuffle'")
+    source.add_argument("--valid-fasta", help="validation FASTA (ids in --labels); default: hold out "
+                                              "--valid-fraction of the training data")
+    source.add_argument("--valid-fraction", type=float, default=0.1, help="held-out share (default 0.1)")
+    source.add_argument("--test-fasta", help="test FASTA (ids in --labels); its metrics go into the model file")
+    source.add_argument("--length", type=int, default=None, help="model input length (default: first record's)")
+    source.add_argument("--fit", action="store_true", help="centre-crop or N-pad sequences to --length")
+    arch = parser.add_argument_group("model")
+    arch.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
+                      help="auto: classification when every label is 0 or 1 (default)")
+    arch.add_argument("--activation", choices=("relu", "exp", "leaky_relu"), default="relu",
+                      help="first-layer activation (default relu; exp gives more motif-like filters)")
+    arch.add_argument("--head", choices=("flatten", "gap"), default="flatten",
+                      help="dense head on flattened features or on global average pooling (default flatten)")
+    arch.add_argument("--channels", type=options.int_list, default=(256, 60, 60, 120),
+                      help="conv channels per block (default 256,60,60,120)")
+    arch.add_argument("--kernels", type=options.int_list, default=(7, 3, 5, 3),
+                      help="conv kernel sizes per block (default 7,3,5,3)")
+    arch.add_argument("--dense", type=options.int_list, default=(256, 256), help="dense units (default 256,256)")
+    arch.add_argument("--dropout", type=float, default=0.4, help="dropout in the head (default 0.4)")
+    fitting = parser.add_argument_group("fitting")
+    fitting.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
+    fitting.add_argument("--patience", type=int, default=4, help="early-stopping patience (default 4)")
+    fitting.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    fitting.add_argument("--augment-rc", action="store_true",
+                         help="add the reverse complement of every training sequence (motifs work on both strands)")
+    fitting.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay (default 0)")
+    fitting.add_argument("--batch-size", type=options.positive_int, default=128, help="batch size (default 128)")
+    fitting.add_argument("--seed", type=options.non_negative_int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", required=True, help="model file to write (.pt)")
+    options.add_device(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> None:
+    import numpy as np
+    import torch
+    from seqsal import datasets
+    from seqsal.models import ModelConfig, EnhancerCNN, save_model
+    from seqsal.train import evaluate_predictions, fit, train_valid_split
+    from seqsal.models import predict
+
+    check(bool(args.fasta) != bool(args.pos),
+          "give either --fasta with --labels, or --pos with --neg (a FASTA file or 'shuffle')")
+    if args.fasta:
+        check(args.labels, "--fasta needs --labels (a TSV with an 'id' column and target columns)")
+        data = datasets.from_labels(args.fasta, args.labels, args.length, args.fit)
+    else:
+        check(args.neg, "--pos needs --neg: a negative FASTA, or 'shuffle' for dinucleotide-shuffled positives")
+        data = datasets.from_pos_neg(args.pos, args.neg, args.length, args.fit, random_state=args.seed)
+    task = args.task
+    if task == "auto":
+        task = "classification" if np.isin(data.y, (0.0, 1.0)).all() else "regression"
+
+    if args.valid_fasta:
+        train_set = data
+        valid_set = (datasets.from_labels(args.valid_fasta, args.labels, data.X.shape[-1], args.fit)
+                     if args.labels else None)
+        check(valid_set is not None, "--valid-fasta needs --labels that cover its ids")
+    else:
+        train_idx, valid_idx = train_valid_split(len(data.ids), args.valid_fraction, random_state=args.seed)
+        train_set, valid_set = data.subset(train_idx), data.subset(valid_idx)
+
+    if args.augment_rc:
+        train_set = train_set.with_reverse_complements()
+    config = ModelConfig(
+        input_length=data.X.shape[-1], n_outputs=data.y.shape[1], conv_channels=args.channels,
+        kernel_sizes=args.kernels, dense_units=args.dense, activation=args.activation, head=args.head,
+        dropout=args.dropout, task=task, output_names=data.target_names,
+    )
+    torch.manual_seed(args.seed)
+    model = EnhancerCNN(config)
+    started = time.time()
+    result = fit(model, train_set.X, train_set.y, valid_set.X, valid_set.y, lr=args.lr, weight_decay=args.weight_decay,
+                 batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
+                 random_state=args.seed, device=args.device, progress=not args.quiet)
+    metadata = {
+        "trained_with": "seqsal " + seqsal.__version__,
+        "command": "seqsal " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("seqsal") else "",
+        "seed": args.seed,
+        "n_train": len(train_set.ids),
+        "n_valid": len(valid_set.ids),
+        "best_epoch": result.best_epoch,
+        "best_valid_loss": result.best_valid_loss,
+        "train_seconds": round(time.time() - started, 1),
+        "valid_metrics": evaluate_predictions(valid_set.y, predict(model, valid_set.X), task),
+    }
+    if args.test_fasta:
+        check(args.labels, "--test-fasta needs --labels that cover its ids")
+        test_set = datasets.from_labels(args.test_fasta, args.labels, config.input_length, args.fit)
+        metadata["test_metrics"] = evaluate_predictions(test_set.y, predict(model, test_set.X), task)
+        metadata["n_test"] = len(test_set.ids)
+    save_model(model, args.out, metadata)
+    summary = {k: v for k, v in metadata.items() if k.endswith("metrics")}
+    print(f"saved {args.out} (best epoch {result.best_epoch}); {summary}", file=sys.stderr)
