@@ -1,7 +1,19 @@
 """seqsal: explain DNA sequence models and check whether the explanation can be trusted.
 
-The top-level names are loaded on first use, so ``seqsal --version`` and
-``--help`` answer without importing torch and matplotlib.
+The Python API (the same functions the ``seqsal`` command calls):
+
+- sequences: ``read_fasta``, ``one_hot``, ``decode``, ``reverse_complement``, ``dinucleotide_shuffle``,
+  ``split_fasta``
+- models: ``load_model`` (a seqsal model file or ``"default"``), ``save_model``, ``predict``
+- attribution: ``attribute(model, X, method=..., target=..., correct=..., hypothetical=...)``
+- figures: ``plot_logo``, ``plot_attribution``
+- whole runs: ``explain_fasta`` (a FASTA to a bundle of arrays, logos and a report), ``merge_bundles``
+- what a model learned: ``filter_pfms``, ``match_filters``, ``dream``
+- errors a user can cause: ``SeqsalError`` (a ``ValueError`` with one sentence saying what to do)
+
+Each is documented where it lives (``help(seqsal.attribute)``).  The names
+are loaded on first use, so ``seqsal --version`` and ``--help`` answer without
+importing torch and matplotlib.
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ _API = {
     "plot_logo": "seqsal.plot",
     "plot_attribution": "seqsal.plot",
     "explain_fasta": "seqsal.explain",
-    "split_fasta": "seqsal.io",
+    "split_fasta": "seqsal.shards",
     "merge_bundles": "seqsal.explain",
     "filter_pfms": "seqsal.views.filters",
     "match_filters": "seqsal.views.filters",
@@ -34,6 +46,10 @@ _API = {
 }
 
 __all__ = ["SeqsalError", "__version__", *_API]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:

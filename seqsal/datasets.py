@@ -53,7 +53,7 @@ def check_length(record: io.Record, length: int, fit: bool) -> None:
     check(
         fit or len(record.sequence) == length,
         f"record {record.id!r} has length {len(record.sequence)} but {length} bp are expected; "
-        "pass --fit to centre-crop or N-pad sequences to that length",
+        "centre-crop or N-pad sequences to that length with fit=True (--fit on the command line)",
     )
 
 

@@ -13,6 +13,10 @@ class SeqsalError(ValueError):
     """A problem with the user's input, described in one actionable sentence."""
 
 
+class SeqsalWarning(UserWarning):
+    """Something a user should know about a result that is still returned (all-zero maps, poor convergence)."""
+
+
 def check(condition: object, message: str) -> None:
     """Raise :class:`SeqsalError` with ``message`` unless ``condition`` holds.
 

@@ -26,7 +26,8 @@ from typing import IO, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
-from Bio import SeqIO
+from Bio.SeqIO.FastaIO import SimpleFastaParser
+from Bio.SeqIO.QualityIO import FastqGeneralIterator
 
 from seqsal.errors import SeqsalError, check
 
@@ -42,11 +43,12 @@ class Record(NamedTuple):
 
 
 def _open_text(path: Path) -> IO[str]:
+    """Open plain or gzipped text; ``utf-8-sig`` drops the byte-order mark some editors write."""
     with open(path, "rb") as raw:
         magic = raw.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt")
-    return open(path, "rt")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, "rt", encoding="utf-8-sig")
 
 
 def _sequence_format(path: Path) -> str:
@@ -73,25 +75,44 @@ def _sequence_format(path: Path) -> str:
 def iter_records(path: PathLike) -> Iterator[Record]:
     """Yield the records of a FASTA/FASTQ file (plain or gzipped) one at a time.
 
+    Blank lines anywhere, Windows line endings and a UTF-8 byte-order mark are
+    accepted.  A record's id is the first word of its header, as in Biopython's
+    ``SeqIO``.
+
     Raises
     ------
     SeqsalError
-        For a missing, empty or non-FASTA file, or a malformed record.
+        For a missing, empty or non-FASTA file, a malformed record, a record
+        without an id or without bases.
     """
     path = Path(path)
     fmt = _sequence_format(path)
     count = 0
     try:
         with _open_text(path) as handle:
-            for entry in SeqIO.parse(handle, fmt):
+            parser = SimpleFastaParser(handle) if fmt == "fasta" else _fastq_entries(handle)
+            for title, sequence in parser:
                 count += 1
-                yield Record(entry.id, str(entry.seq))
+                yield _record(path, count, title, sequence)
     except (ValueError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
         if isinstance(error, SeqsalError):
             raise
-        first_line = str(error).strip().splitlines()[0]
-        raise SeqsalError(f"{path}: malformed {fmt.upper()} after record {count} ({first_line})") from None
+        reason = " ".join(str(error).split())
+        raise SeqsalError(f"{path}: malformed {fmt.upper()} in record {count + 1}: {reason}") from None
     check(count > 0, f"{path}: contains no sequence records")
+
+
+def _fastq_entries(handle: IO[str]) -> Iterator[tuple[str, str]]:
+    for title, sequence, _quality in FastqGeneralIterator(handle):
+        yield title, sequence
+
+
+def _record(path: Path, number: int, title: str, sequence: str) -> Record:
+    """A checked record: it has an id and at least one base."""
+    words = title.split(None, 1)
+    check(words, f"{path}: record {number} has an empty header; give every record a name after '>'")
+    check(sequence, f"{path}: record {words[0]!r} (record {number}) has no bases; remove it or add its sequence")
+    return Record(words[0], sequence)
 
 
 @contextlib.contextmanager
@@ -131,50 +152,6 @@ def iter_batches(records: Iterable[Record], batch_size: int) -> Iterator[list[Re
 def count_records(path: PathLike) -> int:
     """Number of records in a FASTA/FASTQ file (one streaming pass)."""
     return sum(1 for _ in iter_records(path))
-
-
-class Shard(NamedTuple):
-    """One piece of a split input: its file, the 0-based index of its first record, its size."""
-
-    path: Path
-    first_index: int
-    n_records: int
-
-
-def shard_name(index: int) -> str:
-    """File name of shard ``index``, zero-padded so that names sort in input order."""
-    return f"shard_{index:05d}.fa"
-
-
-def split_fasta(path: PathLike, out: PathLike, shard_size: int) -> list[Shard]:
-    """Split a FASTA/FASTQ file into FASTA shards of ``shard_size`` records, in input order.
-
-    Shards are named by :func:`shard_name` and written atomically as they
-    fill, so only one shard is held in memory.  ``out`` must be new, empty or
-    an earlier seqsal folder (earlier shards there are replaced); a
-    ``manifest.json`` records the input's hash and every shard.  Explain each
-    shard with ``first_index`` set to its :attr:`Shard.first_index` so that
-    seeded methods give the numbers a single run would, then merge the
-    bundles with :func:`seqsal.explain.merge.merge_bundles`.
-    """
-    check(isinstance(shard_size, int) and shard_size > 0, f"shard size must be a positive integer, got {shard_size}")
-    path = Path(path)
-    folder = prepare_output_dir(out)
-    manifest = {**manifest_header("split"), "input": {"path": str(path), "sha256": file_sha256(path)},
-                "shard_size": shard_size}
-    write_json(folder / MANIFEST, manifest)  # complete: false until every shard is written
-    for stale in folder.glob("shard_*.fa"):
-        stale.unlink()
-    shards = []
-    for index, batch in enumerate(iter_batches(iter_records(path), shard_size)):
-        shard = Shard(folder / shard_name(index), index * shard_size, len(batch))
-        write_fasta(shard.path, batch)
-        shards.append(shard)
-    manifest["shards"] = [{"file": s.path.name, "first_index": s.first_index, "n_records": s.n_records}
-                          for s in shards]
-    manifest["complete"] = True
-    write_json(folder / MANIFEST, manifest)
-    return shards
 
 
 def read_tsv(path: PathLike, **options) -> pd.DataFrame:

@@ -48,6 +48,11 @@ def invoked_as(argv: Sequence[str]) -> Iterator[None]:
         _COMMAND.reset(token)
 
 
+def current_command() -> list[str] | None:
+    """The command line of the running CLI command (``None`` when called from Python)."""
+    return _COMMAND.get()
+
+
 def now() -> str:
     """The current UTC time, to the second, as manifests record it."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -73,7 +78,7 @@ def manifest_header(kind: str) -> dict:
         "python_version": platform.python_version(),
         "started": now(),
     }
-    command = _COMMAND.get()
+    command = current_command()
     if command is not None:
         header["command"] = command
     return header

@@ -24,9 +24,10 @@ import pandas as pd
 from seqsal.encoding import ALPHABET, reverse_complement
 from seqsal.errors import SeqsalError, check
 from seqsal.io import Record, atomic_path, write_fasta, write_table
-from seqsal.motifs import Motif, MotifDatabase, MotifHit, hits_to_mask
+from seqsal.motifs import ENHANCER_MOTIFS, Motif, MotifDatabase, MotifHit, hits_to_mask
+from seqsal.runs import RunFolder
 
-DEFAULT_ENHANCER_MOTIFS = ("GATA1", "FOS::JUN", "ETS1", "CREB1", "SP1")
+DEFAULT_ENHANCER_MOTIFS = ENHANCER_MOTIFS
 """Activators with distinct, well-known sites (GATA, AP-1, ETS, CRE, GC box), as in Koo & Ploenzke."""
 
 DEFAULT_BACKGROUND_MOTIFS = ("CTCF", "NRF1", "YY1")
@@ -308,6 +309,28 @@ def write_synthetic_set(dataset: SyntheticSet, out_dir: str | PathLike[str]) -> 
         np.savez_compressed(handle, ids=np.array(dataset.ids), mask=dataset.masks)
     write_table(paths["planted"], dataset.planted)
     return paths
+
+
+def simulate_to_folder(
+    out: str | PathLike[str],
+    n: int,
+    length: int = 249,
+    *,
+    positive_fraction: float = 0.5,
+    random_state: int = 0,
+    force: bool = False,
+) -> tuple[SyntheticSet, dict[str, Path]]:
+    """Simulate an enhancer set (:func:`simulate_enhancers`) and write it as a seqsal run folder.
+
+    The folder gets the files of :func:`write_synthetic_set` and a manifest
+    with the settings, so the set can be regenerated exactly.
+    """
+    folder = RunFolder.claim(out, "simulate", force=force)
+    folder.start({"n": n, "length": length, "seed": random_state, "positive_fraction": positive_fraction})
+    dataset = simulate_enhancers(n, length, positive_fraction=positive_fraction, random_state=random_state)
+    paths = write_synthetic_set(dataset, folder.path)
+    folder.finish({key: path.name for key, path in paths.items()})
+    return dataset, paths
 
 
 def read_masks(path: str | PathLike[str]) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ usually are, and so that the same seed reproduces the same weights.
 from __future__ import annotations
 
 import math
-import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +18,10 @@ import torch
 from scipy.stats import pearsonr
 from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
-from tqdm.auto import tqdm
 
+from seqsal.checks import check_int, check_number
 from seqsal.errors import check
+from seqsal.progress import Progress
 from seqsal.models import as_input_tensor, resolve_device
 
 
@@ -108,7 +109,8 @@ def fit(
     device
         Where to train; ``None`` means CUDA if available.
     progress
-        Show a progress bar on stderr (only when stderr is a terminal).
+        Report each epoch (losses, validation metrics, time) on stderr: a bar on a terminal, a line per
+        epoch in a log.
 
     Returns
     -------
@@ -121,9 +123,9 @@ def fit(
         f"ModelConfig), got {type(model).__name__}",
     )
     for name, value in (("batch_size", batch_size), ("max_epochs", max_epochs), ("patience", patience)):
-        check(isinstance(value, int) and not isinstance(value, bool) and value > 0, f"{name} must be a positive integer")
-    check(lr > 0, f"lr must be positive, got {lr}")
-    check(weight_decay >= 0, f"weight_decay must be non-negative, got {weight_decay}")
+        check_int(value, name, minimum=1)
+    check_number(lr, "lr", minimum=0, include_minimum=False)
+    check_number(weight_decay, "weight_decay", minimum=0)
     X_train = as_input_tensor(X_train, model, "X_train")
     X_valid = as_input_tensor(X_valid, model, "X_valid")
     y_train = _targets(y_train, X_train.shape[0], config, "y_train")
@@ -142,13 +144,7 @@ def fit(
     loss_fn: nn.Module = nn.BCEWithLogitsLoss() if config.task == "classification" else nn.MSELoss()
     history: list[dict] = []
     best_epoch, best_loss, stopped_early = 0, math.inf, False
-    bar = tqdm(
-        range(1, max_epochs + 1),
-        desc="training",
-        unit="epoch",
-        file=sys.stderr,
-        disable=not progress or not sys.stderr.isatty(),
-    )
+    bar = Progress(max_epochs, "train", "epoch", enabled=progress)
     try:
         with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []), bar:
             torch.manual_seed(random_state)
@@ -156,7 +152,8 @@ def fit(
             model.to(target)
             best_state = _snapshot(model)
             optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-            for epoch in bar:
+            for epoch in range(1, max_epochs + 1):
+                started = time.monotonic()
                 train_loss = _train_epoch(model, X_train, y_train, loss_fn, optimizer, batch_size, generator, target)
                 check(
                     math.isfinite(train_loss),
@@ -173,7 +170,9 @@ def fit(
                         **{f"valid_{key}": value for key, value in metrics.items()},
                     }
                 )
-                bar.set_postfix(train_loss=f"{train_loss:.4f}", valid_loss=f"{valid_loss:.4f}")
+                history[-1]["seconds"] = round(time.monotonic() - started, 2)
+                bar.note(_epoch_line(history[-1]))
+                bar.update()
                 if valid_loss < best_loss:
                     best_epoch, best_loss = epoch, valid_loss
                     best_state = _snapshot(model)
@@ -184,6 +183,13 @@ def fit(
     finally:
         model.to(original_device).eval()
     return TrainResult(history=history, best_epoch=best_epoch, best_valid_loss=best_loss, stopped_early=stopped_early)
+
+
+def _epoch_line(record: dict) -> str:
+    """``epoch 3: train_loss 0.41, valid_loss 0.44, valid_auroc 0.91 (12.3 s)``: one epoch for the log."""
+    values = ", ".join(f"{key} {value:.4g}" for key, value in record.items()
+                       if key not in ("epoch", "seconds") and isinstance(value, (int, float)))
+    return f"epoch {record['epoch']}: {values} ({record['seconds']:.1f} s)"
 
 
 def _targets(y: np.ndarray | torch.Tensor, n: int, config: Any, name: str) -> torch.Tensor:

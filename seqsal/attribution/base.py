@@ -10,13 +10,14 @@ everything back as it was, also when an error interrupts the work.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from seqsal.errors import check
+from seqsal.encoding import one_hot
+from seqsal.errors import SeqsalError, check
 
 OUTPUTS = ("logit", "probability")
 
@@ -71,14 +72,28 @@ def target_scalar(model: nn.Module, x: torch.Tensor, target: int, output: str) -
     return torch.sigmoid(selected.double()).to(selected.dtype)
 
 
-def as_onehot_array(X: np.ndarray | torch.Tensor) -> np.ndarray:
-    """Validate a ``(N, 4, L)`` input and return it as contiguous float32 numpy."""
+def as_onehot_array(X: np.ndarray | torch.Tensor | str | Sequence[str]) -> np.ndarray:
+    """Validate a ``(N, 4, L)`` input and return it as contiguous float32 numpy.
+
+    DNA strings (one, or a list of equal length) are one-hot encoded first, so
+    ``attribute(model, "ACGT...")`` works as a user would expect.  Values that
+    are not finite are refused: a NaN input gives NaN attributions everywhere,
+    which nobody wants silently.
+    """
+    if isinstance(X, str) or (isinstance(X, (list, tuple)) and X and all(isinstance(x, str) for x in X)):
+        X = one_hot(X)
     if isinstance(X, torch.Tensor):
         X = X.detach().cpu().numpy()
-    X = np.asarray(X, dtype=np.float32)
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise SeqsalError("X must be one-hot sequences (N, 4, L) as numpy or torch, or DNA strings; "
+                          f"got {type(X).__name__} that does not convert to numbers") from None
     if X.ndim == 2:
         X = X[None]
     check(X.ndim == 3 and X.shape[1] == 4, f"expected one-hot input of shape (N, 4, L), got {X.shape}")
+    check(X.shape[0] > 0 and X.shape[2] > 0, f"X is empty (shape {X.shape}); pass at least one sequence")
+    check(np.isfinite(X).all(), "X contains NaN or infinite values; encode sequences with seqsal.one_hot")
     return np.ascontiguousarray(X)
 
 

@@ -23,7 +23,10 @@ from torch import nn
 
 from seqsal.attribution.base import frozen_model
 from seqsal.attribution.gradients import ig_baselines
-from seqsal.errors import check
+from seqsal.errors import SeqsalWarning, check
+
+#: Largest DeepLIFT-SHAP convergence delta, relative to the output difference it should sum to, that passes silently.
+DELTA_TOLERANCE = 1e-3
 
 
 def _captum():
@@ -83,13 +86,20 @@ def deeplift_shap(
     Each sequence gets its own ``n_references`` shuffles (seeded per sequence),
     and the hypothetical contributions are averaged over them, as
     tfmodisco-lite expects.  ``correct`` mean-centres the multipliers.
+
+    DeepLIFT's contributions should sum to the output difference between the
+    sequence and its references; where they do not (non-ReLU activations,
+    unsupported layers, an exp first layer), :func:`convergence_deltas` says
+    by how much, and a :class:`~seqsal.errors.SeqsalWarning` is issued when
+    any sequence misses by more than :data:`DELTA_TOLERANCE` relatively.
     """
     attr = _captum()
     references = ig_baselines(X, "shuffle", n_references, random_state, offset)
     hypothetical = np.empty_like(X)
+    explained = _Explained(model, output)
     with frozen_model(model, device), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
-        explainer = attr.DeepLiftShap(_Explained(model, output))
+        explainer = attr.DeepLiftShap(explained)
         for i in range(len(X)):
             x = torch.from_numpy(X[i : i + 1]).to(device).requires_grad_(True)
             refs = torch.from_numpy(references[i]).to(device)
@@ -97,7 +107,40 @@ def deeplift_shap(
                                          custom_attribution_func=_centred if correct else
                                          _hypothetical_from_multipliers)
             hypothetical[i] = scores.detach().cpu().numpy()[0]
+        deltas = convergence_deltas(explained, X, hypothetical, references, target, device)
+    _warn_on_deltas(deltas, correct)
     return hypothetical
+
+
+def convergence_deltas(
+    explained: nn.Module, X: np.ndarray, hypothetical: np.ndarray, references: np.ndarray, target: int,
+    device: torch.device,
+) -> np.ndarray:
+    """Per sequence: summed DeepLIFT-SHAP contributions minus ``f(x) − mean_r f(ref_r)``, and that difference.
+
+    Returns ``(N, 2)``: column 0 the delta, column 1 the output difference it
+    is measured against.  Exact DeepLIFT gives a delta of 0 up to rounding.
+    """
+    with torch.no_grad():
+        outputs = explained(torch.from_numpy(X).to(device))[:, target].double().cpu().numpy()
+        flat = references.reshape(-1, *X.shape[1:])
+        reference_outputs = explained(torch.from_numpy(flat).to(device))[:, target].double().cpu().numpy()
+    expected = outputs - reference_outputs.reshape(len(X), -1).mean(axis=1)
+    summed = (hypothetical.astype(np.float64) * X).sum(axis=(1, 2))
+    return np.stack([summed - expected, expected], axis=1)
+
+
+def _warn_on_deltas(deltas: np.ndarray, correct: bool) -> None:
+    """Warn when contributions fail to sum to the output difference (the most reported DeepLIFT failure)."""
+    scale = np.maximum(np.abs(deltas[:, 1]), 1e-6)
+    relative = np.abs(deltas[:, 0]) / scale
+    bad = int((relative > DELTA_TOLERANCE).sum())
+    if bad and not correct:
+        warnings.warn(
+            f"deeplift_shap: contributions of {bad} of {len(deltas)} sequences do not sum to the output difference "
+            f"(largest relative convergence delta {relative.max():.3g}); the model has layers DeepLIFT's rules do "
+            "not cover exactly (e.g. an exponential activation), so read these maps as approximate",
+            SeqsalWarning, stacklevel=3)
 
 
 def window_features(length: int, window: int) -> torch.Tensor:
@@ -113,13 +156,15 @@ def _sequence_seed(random_state: int, index: int) -> int:
     return int(np.random.SeedSequence([random_state, index]).generate_state(1, np.uint64)[0])
 
 
-def _sampled(kind: str, model, X, *, target, output, device, n_samples, window, random_state, offset):
+def _sampled(kind: str, model, X, *, target, output, device, n_samples, window, random_state, offset,
+             alpha=None):
     attr = _captum()
     mask = window_features(X.shape[-1], window).to(device)
     references = ig_baselines(X, "shuffle", 1, random_state, offset)[:, 0]
     scores = np.empty_like(X)
     with frozen_model(model, device), torch.no_grad(), torch.random.fork_rng(devices=[]):
-        explainer = getattr(attr, kind)(_Explained(model, output))
+        explainer = (attr.Lime(_Explained(model, output), interpretable_model=_lime_model(alpha))
+                     if kind == "Lime" else attr.KernelShap(_Explained(model, output)))
         for i in range(len(X)):
             torch.manual_seed(_sequence_seed(random_state, offset + i))
             x = torch.from_numpy(X[i : i + 1]).to(device)
@@ -127,7 +172,27 @@ def _sampled(kind: str, model, X, *, target, output, device, n_samples, window, 
             weights = explainer.attribute(x, baselines=baseline, target=target, feature_mask=mask,
                                           n_samples=n_samples, perturbations_per_eval=64)
             scores[i] = weights.cpu().numpy()[0]
+    _warn_on_zero_maps(kind, scores, n_samples, window, alpha)
     return scores
+
+
+def _lime_model(alpha: float):
+    """LIME's surrogate: a Lasso with penalty ``alpha``, or least squares for ``alpha == 0``."""
+    from captum._utils.models.linear_model import SkLearnLasso, SkLearnLinearRegression
+
+    check(alpha >= 0, f"alpha must be non-negative, got {alpha}")
+    return SkLearnLasso(alpha=alpha) if alpha > 0 else SkLearnLinearRegression()
+
+
+def _warn_on_zero_maps(kind: str, scores: np.ndarray, n_samples: int, window: int, alpha: float | None) -> None:
+    """Say so when a sampling method returned nothing at all for some sequences, and what to change."""
+    empty = int((np.abs(scores).reshape(len(scores), -1).max(axis=1) == 0).sum())
+    if not empty:
+        return
+    advice = (f"lower alpha (now {alpha:g}; 0 fits least squares), " if alpha else "") + \
+        f"raise n_samples (now {n_samples}) or widen window (now {window})"
+    warnings.warn(f"{kind.lower().replace('kernelshap', 'kernel_shap')}: every attribution of {empty} of "
+                  f"{len(scores)} sequences is zero; {advice}", SeqsalWarning, stacklevel=3)
 
 
 def lime(
@@ -141,16 +206,20 @@ def lime(
     device: torch.device,
     n_samples: int = 200,
     window: int = 10,
+    alpha: float = 0.01,
     random_state: int = 0,
     offset: int = 0,
 ) -> np.ndarray:
     """LIME (Ribeiro et al. 2016) over contiguous windows; absent windows take shuffled sequence.
 
     Every position of a window carries that window's weight on all four rows.
-    ``correct`` has no effect.
+    The surrogate is Captum's default Lasso with penalty ``alpha``; on a model
+    whose outputs move little it can shrink every weight to zero (a warning
+    says so), and ``alpha=0`` fits least squares instead.  ``correct`` has no
+    effect.
     """
     return _sampled("Lime", model, X, target=target, output=output, device=device, n_samples=n_samples,
-                    window=window, random_state=random_state, offset=offset)
+                    window=window, random_state=random_state, offset=offset, alpha=alpha)
 
 
 def kernel_shap(

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from seqsal import __version__
 from seqsal.cli import (
@@ -39,6 +40,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Options that name an input FASTA; ``-`` as their value means standard input.
+FASTA_OPTIONS = ("fasta", "pos", "neg", "reference")
+
+
+@contextmanager
+def _stdin_inputs(args: argparse.Namespace) -> Iterator[None]:
+    """Let ``-`` stand for standard input in any FASTA option, spooled to a temporary file for the run."""
+    dashes = [name for name in FASTA_OPTIONS if getattr(args, name, None) == "-"]
+    if len(dashes) > 1:
+        raise SeqsalError(f"only one input can be read from standard input, got '-' for {', '.join(dashes)}")
+    if not dashes:
+        yield
+        return
+    from seqsal.io import stdin_as_file
+
+    with stdin_as_file() as path:
+        setattr(args, dashes[0], str(path))
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for user errors, 130 when interrupted)."""
     from seqsal.runs import invoked_as
@@ -50,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             import torch
 
             torch.set_num_threads(args.threads)
-        with invoked_as(argv):
+        with invoked_as(argv), _stdin_inputs(args):
             status = args.run(args)
     except SeqsalError as error:
         print(f"seqsal {args.command}: error: {error}", file=sys.stderr)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-
-import seqsal
 from seqsal.cli import options
-from seqsal.errors import check
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -59,63 +55,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
-    import numpy as np
-    import torch
-    from seqsal import datasets
-    from seqsal.models import ModelConfig, EnhancerCNN, save_model
-    from seqsal.train import evaluate_predictions, fit, train_valid_split
-    from seqsal.models import predict
+    from dataclasses import fields
 
-    check(bool(args.fasta) != bool(args.pos),
-          "give either --fasta with --labels, or --pos with --neg (a FASTA file or 'shuffle')")
-    if args.fasta:
-        check(args.labels, "--fasta needs --labels (a TSV with an 'id' column and target columns)")
-        data = datasets.from_labels(args.fasta, args.labels, args.length, args.fit)
-    else:
-        check(args.neg, "--pos needs --neg: a negative FASTA, or 'shuffle' for dinucleotide-shuffled positives")
-        data = datasets.from_pos_neg(args.pos, args.neg, args.length, args.fit, random_state=args.seed)
-    task = args.task
-    if task == "auto":
-        task = "classification" if np.isin(data.y, (0.0, 1.0)).all() else "regression"
+    from seqsal.train_run import TrainSettings, train_model
 
-    if args.valid_fasta:
-        train_set = data
-        valid_set = (datasets.from_labels(args.valid_fasta, args.labels, data.X.shape[-1], args.fit)
-                     if args.labels else None)
-        check(valid_set is not None, "--valid-fasta needs --labels that cover its ids")
-    else:
-        train_idx, valid_idx = train_valid_split(len(data.ids), args.valid_fraction, random_state=args.seed)
-        train_set, valid_set = data.subset(train_idx), data.subset(valid_idx)
-
-    if args.augment_rc:
-        train_set = train_set.with_reverse_complements()
-    config = ModelConfig(
-        input_length=data.X.shape[-1], n_outputs=data.y.shape[1], conv_channels=args.channels,
-        kernel_sizes=args.kernels, dense_units=args.dense, activation=args.activation, head=args.head,
-        dropout=args.dropout, task=task, output_names=data.target_names,
-    )
-    torch.manual_seed(args.seed)
-    model = EnhancerCNN(config)
-    started = time.time()
-    result = fit(model, train_set.X, train_set.y, valid_set.X, valid_set.y, lr=args.lr, weight_decay=args.weight_decay,
-                 batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
-                 random_state=args.seed, device=args.device, progress=not args.quiet)
-    metadata = {
-        "trained_with": "seqsal " + seqsal.__version__,
-        "command": "seqsal " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("seqsal") else "",
-        "seed": args.seed,
-        "n_train": len(train_set.ids),
-        "n_valid": len(valid_set.ids),
-        "best_epoch": result.best_epoch,
-        "best_valid_loss": result.best_valid_loss,
-        "train_seconds": round(time.time() - started, 1),
-        "valid_metrics": evaluate_predictions(valid_set.y, predict(model, valid_set.X), task),
-    }
-    if args.test_fasta:
-        check(args.labels, "--test-fasta needs --labels that cover its ids")
-        test_set = datasets.from_labels(args.test_fasta, args.labels, config.input_length, args.fit)
-        metadata["test_metrics"] = evaluate_predictions(test_set.y, predict(model, test_set.X), task)
-        metadata["n_test"] = len(test_set.ids)
-    save_model(model, args.out, metadata)
+    settings = TrainSettings(**{field.name: getattr(args, field.name) for field in fields(TrainSettings)})
+    _, metadata = train_model(settings, args.out, device=args.device, progress=not args.quiet)
     summary = {k: v for k, v in metadata.items() if k.endswith("metrics")}
-    print(f"saved {args.out} (best epoch {result.best_epoch}); {summary}", file=sys.stderr)
+    print(f"saved {args.out} (best epoch {metadata['best_epoch']}); {summary}", file=sys.stderr)

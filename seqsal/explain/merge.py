@@ -1,6 +1,6 @@
 """Merging explain bundles of consecutive shards into the bundle of the whole input.
 
-Large inputs are split (:func:`seqsal.io.split_fasta`), each shard is explained
+Large inputs are split (:func:`seqsal.shards.split_fasta`), each shard is explained
 on its own core or cluster node with ``first_index`` set to the shard's place
 in the input, and :func:`merge_bundles` puts the pieces back together.  The
 merged folder is an ordinary explain bundle: arrays and ``scores.tsv`` in
