@@ -42,7 +42,7 @@ def trial_batch(length: int, n: int = 2) -> torch.Tensor:
 
 
 def try_forward(forward: Forward, length: int) -> tuple[torch.Tensor | None, str]:
-    """The output on a trial batch of ``length``, or ``None`` and the first line of the error.
+    """The output on a trial batch of ``length``, or ``None`` and the last line of the error.
 
     A :class:`~seqsal.errors.SeqsalError` (an adapter that does not fit the
     output) is not a length problem and propagates.
@@ -53,7 +53,9 @@ def try_forward(forward: Forward, length: int) -> tuple[torch.Tensor | None, str
     except SeqsalError:
         raise
     except Exception as err:  # any failure of the user's network on this length
-        return None, f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"[:300]
+        # The last line: TorchScript puts its interpreter trace first and the actual error last.
+        lines = str(err).strip().splitlines() or [""]
+        return None, f"{type(err).__name__}: {lines[-1].strip()}"[:300]
 
 
 def discover_length(forward: Forward, network: nn.Module, name: str) -> int:
