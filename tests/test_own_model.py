@@ -73,7 +73,8 @@ class TwoOutputs(nn.Module):
 BUILDERS = {"plain": ("build_plain", None), "residual": ("Residual", LENGTH), "two": ("TwoOutputs", LENGTH)}
 # every gradient method and ISM, with few samples and steps: the comparison is exact at any count
 GRADIENT_METHODS = {"gradient": {}, "saliency": {}, "grad_x_input": {}, "smoothgrad": {"n_samples": 3},
-                    "smoothgrad_sq": {"n_samples": 3}, "integrated_gradients": {"steps": 4}, "ism": {"start": 25, "end": 32}}
+                    "smoothgrad_sq": {"n_samples": 3}, "integrated_gradients": {"steps": 4},
+                    "ism": {"start": 25, "end": 32}}
 
 
 def import_file(path: Path):
@@ -89,7 +90,7 @@ def onehot(n: int = 5, length: int = LENGTH, seed: int = 3) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """Every architecture in memory and saved as .pt2 (dynamic batch), TorchScript and a state dict; one fixed-batch .pt2."""
+    """Each architecture in memory and saved as .pt2 (dynamic batch), TorchScript and state dict; a fixed-batch .pt2."""
     folder = tmp_path_factory.mktemp("own")
     code = folder / "archs.py"
     code.write_text(ARCHITECTURES)

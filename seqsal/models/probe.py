@@ -78,8 +78,8 @@ def discover_length(forward: Forward, network: nn.Module, name: str) -> int:
     """
     outputs = [try_forward(forward, length) for length in TRIAL_LENGTHS]
     check(any(out is None for out, _ in outputs),
-          f"{name} reads sequences of any length; pass length= with the length to explain (sequences are "
-          "centre-cropped or N-padded to it when fitting is asked for)")
+          f"{name} reads sequences of any length; pass length= to seqsal.load_model with the length to explain "
+          "(sequences are centre-cropped or N-padded to it when fitting is asked for)")
     error = next(message for out, message in outputs if out is None)
     linears = [module for module in network.modules() if isinstance(module, nn.Linear)]
     check(linears and not isinstance(network, torch.jit.ScriptModule),

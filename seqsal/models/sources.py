@@ -146,7 +146,11 @@ def load_model(
         return source
     if isinstance(source, nn.Module):
         return _ready(_adapted(source, {"kind": "in-memory", "path": None, "sha256": None}, options), device)
-    path = _existing_file(source)
+    return _from_file(_existing_file(source), options, device)
+
+
+def _from_file(path: Path, options: ModelOptions, device: str | torch.device | None) -> nn.Module:
+    """A model file of any of the three kinds; a plain state dict is sent to ``code=``."""
     kind = file_kind(path)
     if kind == "torch.export":
         return _ready(_from_export(path, options), device)
@@ -325,7 +329,8 @@ def load_weights(network: nn.Module, payload: Any, name: str, code: str) -> None
         "wrong shapes": [f"{key} {tuple(payload[key].shape)} vs {tuple(expected[key].shape)}" for key in expected
                          if key in payload and payload[key].shape != expected[key].shape],
     }
-    found = [f"{kind} {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}" for kind, keys in problems.items() if keys]
+    found = [f"{kind} {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+             for kind, keys in problems.items() if keys]
     check(not found, f"{name} does not fit the module built by {code!r}: {'; '.join(found)}")
     network.load_state_dict(payload)
 
@@ -354,9 +359,10 @@ def _described(model: SequenceModel, options: ModelOptions, stated_length: int |
                               "input_layout")
     n_outputs = output.shape[1]
     names = options.output_names or _attribute(model.network, "output_names")
-    names = tuple(names) if names else (("output",) if n_outputs == 1 else tuple(f"output{j}" for j in range(n_outputs)))
+    if not names:
+        names = ["output"] if n_outputs == 1 else [f"output{j}" for j in range(n_outputs)]
     task = options.task or _attribute(model.network, "task") or "regression"
-    model.config = ModelInterface(int(length), int(n_outputs), names, task)
+    model.config = ModelInterface(int(length), int(n_outputs), tuple(names), task)
     return model
 
 
