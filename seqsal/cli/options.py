@@ -70,3 +70,52 @@ def add_output(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace an earlier run of this command in --out even when this run would not "
                              "rewrite all of its files (they are deleted)")
+
+
+def add_model(parser: argparse.ArgumentParser, default: str | None = "default") -> None:
+    """``--model`` and the options that load a user's own model (see ``docs/own_model.md``).
+
+    ``--model`` names a seqsal model file, a ``torch.export`` program or a
+    TorchScript file; ``--model-code`` with ``--weights`` builds the model
+    from trusted Python instead.  The adapter options say what seqsal cannot
+    see from the model.  Names that other options already use (``--length``,
+    ``--task``, ``--output``) get a ``model-`` prefix here.
+    """
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", default=default,
+                       help="seqsal model file, torch.export program (.pt2) or TorchScript file; 'default' for "
+                            "the bundled model" + ("" if default is None else f" (default {default})"))
+    group.add_argument("--model-code", metavar="FILE.py:NAME|pkg.mod:NAME", default=None,
+                       help="trusted Python that builds the model (a class or function called without "
+                            "arguments); imported only when given, its SHA-256 is recorded")
+    group.add_argument("--weights", default=None, help="state dict for the module --model-code builds")
+    group.add_argument("--input-layout", choices=("NCL", "NLC"), default="NCL",
+                       help="NCL: the model reads (N, 4, L) (default); NLC: it reads (N, L, 4)")
+    group.add_argument("--output-index", type=non_negative_int, default=None,
+                       help="which element of a tuple output to explain")
+    group.add_argument("--output-key", default=None, help="which entry of a dict output to explain")
+    group.add_argument("--reduce", choices=("sum", "mean", "profile"), default=None,
+                       help="turn a profile output (N, T, L) into (N, T): sum or mean over positions, or "
+                            "profile (BPNet: sum of logits × softmax, the softmax held fixed)")
+    group.add_argument("--output-names", type=name_list, default=None,
+                       help="comma-separated names of the model's outputs (default: the model's own)")
+    group.add_argument("--model-length", type=positive_int, default=None,
+                       help="input length, for a model that reads any length or does not reveal it")
+    group.add_argument("--model-task", choices=("classification", "regression"), default=None,
+                       help="classification adds probabilities (default: the model's own, else regression)")
+
+
+def model_from_args(args: argparse.Namespace):
+    """Load the model that :func:`add_model`'s options name (a :class:`seqsal.SeqsalError` if they do not fit)."""
+    from seqsal.errors import check
+    from seqsal.models import load_model
+
+    check(args.model_code is not None or args.weights is None, "--weights needs --model-code, the Python that "
+                                                               "builds the module the weights are for")
+    check(args.model_code is None or args.model in (None, "default"),
+          "give either --model (a model file) or --model-code with --weights, not both")
+    source = "default" if args.model_code is not None or args.model is None else args.model
+    return load_model(source, getattr(args, "device", None), code=args.model_code, weights=args.weights,
+                      input_layout=args.input_layout, output_index=args.output_index, output_key=args.output_key,
+                      reduce=args.reduce, output_names=args.output_names, length=args.model_length,
+                      task=args.model_task)

@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from seqsal.cli import options
 
 
@@ -15,7 +14,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser("predict", help="print a TSV of predictions (logits and probabilities)",
                                   description="Stream a FASTA through a model; writes TSV to stdout.")
     parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped; '-' reads standard input")
-    parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    options.add_model(parser)
     parser.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     parser.add_argument("--batch-size", type=options.positive_int, default=256, help="sequences per batch (default 256)")
     options.add_device(parser)
@@ -25,9 +24,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     from seqsal import io
-    from seqsal.models import load_model
 
-    model = load_model(args.model)
+    model = options.model_from_args(args)
     if args.fasta == "-":
         with io.stdin_as_file() as path:
             _predict_file(path, model, args)
