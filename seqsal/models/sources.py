@@ -36,7 +36,7 @@ from seqsal.io import file_sha256
 from seqsal.models.adapter import TASKS, Adapters, ModelInterface, SequenceModel, dtype_name, network_dtype
 from seqsal.models.cnn import EnhancerCNN, ModelConfig
 from seqsal.models.files import (
-    ACCEPTED, default_model_path, is_seqsal_payload, model_from_payload, read_weights,
+    default_model_path, is_seqsal_payload, model_from_payload, read_weights,
 )
 from seqsal.models.probe import discover_length, try_forward
 from seqsal.models.running import resolve_device
