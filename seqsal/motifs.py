@@ -28,6 +28,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from Bio import SeqIO
 from Bio import motifs as bio_motifs
 
+from seqsal.checks import check_number
 from seqsal.encoding import ALPHABET, encode_indices
 from seqsal.errors import SeqsalError, check
 
@@ -41,6 +42,25 @@ observed", not "impossible".  Without a pseudocount one such base gives a score
 of minus infinity and vetoes an otherwise perfect site.  0.01 caps the penalty
 for an unseen base at about -4.7 bits (uniform background) while barely moving
 well-observed entries.
+"""
+
+MASK_MIN_INFORMATION = 0.1
+"""Bits a motif position must carry to count as ground truth in a mask (see :func:`hits_to_mask`).
+
+Flanking columns of JASPAR matrices are close to uniform: the base there is
+random (a sampled planted site) or unconstrained (a scanned one), so no model
+can be expected to attribute it.
+"""
+
+DEFAULT_PVALUE = 1e-4
+"""p-value of a motif hit under a uniform background, FIMO's default: about one chance hit per 5 kb per strand."""
+
+PVALUE_STEPS_PER_BIT = 1000
+"""Resolution of the exact score distribution: log2-odds are rounded to 1/1000 bit before it is computed.
+
+The number of distinct scores is then at most ``1000 × (score range in
+bits)``, so the dynamic programme over them is a few vector additions per
+column; the rounding moves a window's score by at most ``w / 2000`` bits.
 """
 
 BUNDLED_DATABASE = "JASPAR_CORE_2016_vertebrates.meme"
@@ -157,6 +177,66 @@ class Motif:
     def reverse_complement(self) -> Motif:
         """The same motif read on the minus strand (rows and columns reversed, as for one-hot DNA)."""
         return Motif(self.id, self.name, self.pwm[::-1, ::-1])
+
+
+def pvalue_threshold(
+    motif: Motif,
+    pvalue: float = DEFAULT_PVALUE,
+    *,
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    background: Sequence[float] = UNIFORM_BACKGROUND,
+) -> float:
+    """The lowest log2-odds score whose p-value is at most ``pvalue``: the cut-off FIMO and MOODS use.
+
+    A fraction of the motif's maximum score means very different things for
+    a short, degenerate motif and a long, strict one; a p-value means the
+    same for both: the chance that a random window (bases drawn from
+    ``background``) scores at least this.  The score distribution of a
+    random window is computed exactly by dynamic programming over the
+    columns (Staden 1989; Touzet & Varré 2007), on log-odds rounded to
+    :data:`PVALUE_STEPS_PER_BIT`: column by column, the distribution of the
+    partial sum is shifted by each base's score and weighted by its
+    background frequency.
+
+    Parameters
+    ----------
+    motif
+        The motif.
+    pvalue
+        In ``(0, 1]``.
+    pseudocount, background
+        As for :meth:`Motif.log_odds`; :func:`scan` must use the same.
+
+    Returns
+    -------
+    float
+        A score some window reaches, a multiple of ``1 / PVALUE_STEPS_PER_BIT``; ``inf`` when even the best
+        window is more likely than ``pvalue`` (a motif of ``w`` determined
+        bases cannot beat ``4 ** -w``), so such a motif has no hits.
+    """
+    check_number(pvalue, "pvalue", minimum=0, maximum=1, include_minimum=False)
+    steps = _scaled_log_odds(motif, pseudocount, background)
+    q = _background(background)[:, 0]
+    distribution, lowest = np.ones(1), 0
+    for column in steps.T:
+        shifts = column - column.min()
+        grown = np.zeros(distribution.size + int(shifts.max()))
+        for base, shift in enumerate(shifts):
+            grown[shift : shift + distribution.size] += q[base] * distribution
+        distribution, lowest = grown, lowest + int(column.min())
+    # tail[i] = P(score >= lowest + i); the relative slack absorbs the rounding of the sums.  The
+    # threshold is the lowest score a window can reach (probability > 0) whose tail is small enough.
+    tail = np.cumsum(distribution[::-1])[::-1]
+    passing = np.flatnonzero((tail <= pvalue * (1 + 1e-9)) & (distribution > 0))
+    return (lowest + int(passing[0])) / PVALUE_STEPS_PER_BIT if passing.size else float("inf")
+
+
+def _scaled_log_odds(motif: Motif, pseudocount: float, background: Sequence[float]) -> np.ndarray:
+    """Log2-odds in whole steps of ``1 / PVALUE_STEPS_PER_BIT`` bit, the grid the exact p-values live on."""
+    weights = motif.log_odds(pseudocount, background)
+    check(np.isfinite(weights).all(),
+          f"motif {motif.id!r} has a base of probability 0; p-values need a positive pseudocount")
+    return np.rint(weights * PVALUE_STEPS_PER_BIT).astype(np.int64)
 
 
 def _background(background: Sequence[float]) -> np.ndarray:
@@ -392,6 +472,8 @@ def scan(
     threshold: float | None = None,
     relative_threshold: float = 0.8,
     pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    *,
+    pvalue: float | None = None,
 ) -> list[MotifHit]:
     """Find motif occurrences on both strands of one-hot sequences.
 
@@ -412,11 +494,16 @@ def scan(
     threshold
         Absolute log2-odds cut-off; windows scoring at least this are hits.
     relative_threshold
-        Used when ``threshold`` is None: the cut-off is this fraction of the
-        motif's best possible score (the sum of its column maxima), so one
-        setting suits short and long motifs alike.
+        Used when ``threshold`` and ``pvalue`` are None: the cut-off is this
+        fraction of the motif's best possible score (the sum of its column
+        maxima).
     pseudocount
         Passed to :meth:`Motif.log_odds`.
+    pvalue
+        Instead of a score: a window is a hit when its p-value under a
+        uniform background is at most this (see :func:`pvalue_threshold`; the
+        comparison is made on the same rounded scores, so it is exact).  The
+        same p-value is as strict for a short motif as for a long one.
 
     Returns
     -------
@@ -427,18 +514,26 @@ def scan(
     if X.ndim == 2:
         X = X[None]
     check(X.ndim == 3 and X.shape[1] == 4, f"scan expects one-hot sequences of shape (N, 4, L), got {X.shape}")
+    check(threshold is None or pvalue is None, "give scan a score threshold or a pvalue, not both")
     motifs = [motifs] if isinstance(motifs, Motif) else list(motifs)
     hits: list[MotifHit] = []
     for motif in motifs:
         if motif.width > X.shape[2]:
             continue
         weights = motif.log_odds(pseudocount)
-        cutoff = threshold if threshold is not None else relative_threshold * weights.max(axis=0).sum()
+        grid = None
+        if pvalue is not None:
+            # Compared on the integer grid of the exact distribution: whole steps, no rounding doubt.
+            grid = _scaled_log_odds(motif, pseudocount, UNIFORM_BACKGROUND)
+            cutoff = pvalue_threshold(motif, pvalue, pseudocount=pseudocount) * PVALUE_STEPS_PER_BIT - 0.5
+        else:
+            cutoff = threshold if threshold is not None else relative_threshold * weights.max(axis=0).sum()
         # A strided view of every window, (N, 4, L - w + 1, w); einsum reads it without copying.
         windows = sliding_window_view(X, motif.width, axis=2)
-        for strand, matrix in (("+", weights), ("-", weights[::-1, ::-1])):
-            scores = np.einsum("nkiw,kw->ni", windows, matrix)
-            for row, start in zip(*np.nonzero(scores >= cutoff)):
+        for strand, turn in (("+", slice(None)), ("-", slice(None, None, -1))):
+            scores = np.einsum("nkiw,kw->ni", windows, weights[turn, turn])
+            passed = scores if pvalue is None else np.einsum("nkiw,kw->ni", windows, grid[turn, turn])
+            for row, start in zip(*np.nonzero(passed >= cutoff)):
                 hits.append(
                     MotifHit(
                         sequence_index=int(row),

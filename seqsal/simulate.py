@@ -22,22 +22,16 @@ import numpy as np
 import pandas as pd
 
 from seqsal.encoding import ALPHABET, reverse_complement
-from seqsal.errors import SeqsalError, check
-from seqsal.io import Record, atomic_path, write_fasta, write_table
-from seqsal.motifs import Motif, MotifDatabase, MotifHit, hits_to_mask
+from seqsal.errors import check
+# read_masks and MASK_MIN_INFORMATION live below simulate (evaluate reads masks too) and stay importable here.
+from seqsal.io import Record, atomic_path, read_masks, write_fasta, write_table  # noqa: F401
+from seqsal.motifs import MASK_MIN_INFORMATION, Motif, MotifDatabase, MotifHit, hits_to_mask
 
 DEFAULT_ENHANCER_MOTIFS = ("GATA1", "FOS::JUN", "ETS1", "CREB1", "SP1")
 """Activators with distinct, well-known sites (GATA, AP-1, ETS, CRE, GC box), as in Koo & Ploenzke."""
 
 DEFAULT_BACKGROUND_MOTIFS = ("CTCF", "NRF1", "YY1")
 """Factors unrelated to the enhancer set (insulator, promoter and repressor motifs) that decorate negatives."""
-
-MASK_MIN_INFORMATION = 0.1
-"""Bits a planted motif position must carry to count as ground truth.
-
-Flanking columns of JASPAR matrices are close to uniform: the sampled base
-there is random, so no model can be expected to attribute it.
-"""
 
 SPLITS = ("train", "valid", "test")
 PLANTED_COLUMNS = ["id", "motif_id", "name", "start", "end", "strand", "score", "role"]
@@ -308,27 +302,3 @@ def write_synthetic_set(dataset: SyntheticSet, out_dir: str | PathLike[str]) -> 
         np.savez_compressed(handle, ids=np.array(dataset.ids), mask=dataset.masks)
     write_table(paths["planted"], dataset.planted)
     return paths
-
-
-def read_masks(path: str | PathLike[str]) -> dict[str, np.ndarray]:
-    """Read ``masks.npz`` written by :func:`write_synthetic_set` into ``{id: (L,) bool mask}``.
-
-    Raises
-    ------
-    SeqsalError
-        If the file is missing or lacks the ``ids`` and ``mask`` arrays.
-    """
-    path = Path(path)
-    check(path.is_file(), f"mask file {str(path)!r} does not exist; write it with write_synthetic_set")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            ids, mask = archive["ids"], archive["mask"]
-    except (KeyError, ValueError, OSError) as error:
-        raise SeqsalError(
-            f"mask file {str(path)!r} is not a seqsal masks.npz with 'ids' and 'mask' arrays; rewrite it"
-        ) from error
-    check(
-        mask.ndim == 2 and len(ids) == len(mask),
-        f"mask file {str(path)!r} has {len(ids)} ids but masks of shape {mask.shape}; rewrite it",
-    )
-    return {str(record_id): row.astype(bool) for record_id, row in zip(ids, mask)}
