@@ -26,15 +26,14 @@ from torch import nn
 from seqsal.attribution import per_position
 from seqsal.attribution.base import batch_slices, frozen_model, resolve_target, target_scalar
 from seqsal.checks import check_choice, check_int
-from seqsal.choices import OUTPUTS
+from seqsal.choices import OUTPUTS, REPLACEMENTS
 from seqsal.encoding import decode, dinucleotide_shuffles, one_hot
 from seqsal.errors import check
 from seqsal.models import as_input_tensor, resolve_device
 
-REPLACEMENTS = ("shuffle", "random", "uniform")
-
 CURVES = ("deletion", "insertion", "random_deletion", "random_insertion")
 """The four curves of :class:`PerturbationCurves`, in the order they are stored and drawn."""
+
 
 @dataclass(frozen=True, eq=False)
 class PerturbationCurves:

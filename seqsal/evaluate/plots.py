@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from seqsal.checks import check_choice
 from seqsal.choices import OUTPUTS
@@ -90,3 +92,30 @@ def plot_randomization(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_xticks(steps)
     ax.set_xticklabels(table["layer"].astype(str), rotation=45, ha="right", fontsize=7)
     return ax
+
+
+def perturbation_figure(curves: PerturbationCurves, title: str) -> Figure:
+    """One method's deletion and insertion curves (logit) as a figure of their own, for a report."""
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    plot_perturbation_curves(curves, ax=ax)
+    ax.set_title(title)
+    return fig
+
+
+def randomization_figure(table: pd.DataFrame) -> Figure:
+    """One randomization panel per method, side by side on a shared y axis.
+
+    Parameters
+    ----------
+    table
+        :func:`~seqsal.evaluate.randomization.randomization_check` tables of
+        several methods, concatenated with a ``method`` column.
+    """
+    check("method" in table.columns, "the table lacks a method column; concatenate tables with method=<name>")
+    methods = list(table["method"].unique())
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.5 * len(methods), 4.2), sharey=True, squeeze=False,
+                             layout="constrained")
+    for ax, method in zip(axes[0], methods):
+        plot_randomization(table[table["method"] == method], ax=ax)
+        ax.set_title(method)
+    return fig

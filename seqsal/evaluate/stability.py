@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from seqsal.attribution import attribute, per_position
+from seqsal.attribution import method_options as accepted_options
 from seqsal.attribution.base import as_onehot_array, batch_slices
 from seqsal.checks import check_int
 from seqsal.errors import check
@@ -72,6 +73,11 @@ def max_sensitivity(
         how many sequences' perturbed copies are held at once.
     method_options
         Method-specific options passed to :func:`seqsal.attribution.attribute`.
+        A stochastic method (one with an ``offset`` option: SmoothGrad,
+        sampled baselines, LIME, KernelSHAP) explains every perturbed copy
+        with the random draws of its original sequence, so the result does
+        not depend on ``batch_size`` and does not count sampling noise as
+        instability.
 
     Returns
     -------
@@ -84,23 +90,31 @@ def max_sensitivity(
     exclude_top = check_int(exclude_top, "exclude_top", minimum=0)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     onehot = as_onehot_array(X)
+    options = dict(method_options or {})
+    seeded = "offset" in accepted_options(method)
+    first = options.pop("offset", 0)
 
-    def explain(inputs: np.ndarray) -> np.ndarray:
+    def explain(inputs: np.ndarray, start: int = 0) -> np.ndarray:
+        """Attributions of ``inputs`` whose row ``j`` draws the random numbers of sequence ``start + j``."""
+        seeding = {"offset": first + start} if seeded else {}
         return attribute(model, inputs, method, target, output=output, correct=correct, batch_size=batch_size,
-                         device=device, **(method_options or {})).astype(np.float64)
+                         device=device, **options, **seeding).astype(np.float64)
 
     reference = explain(onehot)
     scores = per_position(reference)
     streams = np.random.SeedSequence(random_state).spawn(len(onehot))
     sensitivity = np.empty(len(onehot))
     for part in batch_slices(len(onehot), batch_size):
-        perturbed = np.concatenate(
-            [
-                _substituted(onehot[i], scores[i], n_samples, n_substitutions, exclude_top, streams[i], i)
-                for i in range(part.start, part.stop)
-            ]
-        )
-        changed = explain(perturbed).reshape(part.stop - part.start, n_samples, *onehot.shape[1:])
+        perturbed = np.stack([
+            _substituted(onehot[i], scores[i], n_samples, n_substitutions, exclude_top, streams[i], i)
+            for i in range(part.start, part.stop)
+        ])
+        if seeded:
+            # A stochastic method (noise, sampled baselines) explains each copy with its sequence's own
+            # draws, so the distance measures the substitution, not a fresh sample of the method's noise.
+            changed = np.stack([explain(perturbed[:, s], part.start) for s in range(n_samples)], axis=1)
+        else:
+            changed = explain(perturbed.reshape(-1, *onehot.shape[1:])).reshape(perturbed.shape)
         distance = np.sqrt(((changed - reference[part, None]) ** 2).sum(axis=(2, 3)))
         norm = np.sqrt((reference[part] ** 2).sum(axis=(1, 2)))
         with np.errstate(invalid="ignore", divide="ignore"):
