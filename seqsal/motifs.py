@@ -28,9 +28,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from Bio import SeqIO
 from Bio import motifs as bio_motifs
 
-from seqsal.checks import check_number
 from seqsal.encoding import ALPHABET, encode_indices
 from seqsal.errors import SeqsalError, check
+from seqsal.pvalues import DEFAULT_PVALUE, PVALUE_STEPS_PER_BIT, score_threshold
 
 UNIFORM_BACKGROUND = (0.25, 0.25, 0.25, 0.25)
 
@@ -50,17 +50,6 @@ MASK_MIN_INFORMATION = 0.1
 Flanking columns of JASPAR matrices are close to uniform: the base there is
 random (a sampled planted site) or unconstrained (a scanned one), so no model
 can be expected to attribute it.
-"""
-
-DEFAULT_PVALUE = 1e-4
-"""p-value of a motif hit under a uniform background, FIMO's default: about one chance hit per 5 kb per strand."""
-
-PVALUE_STEPS_PER_BIT = 1000
-"""Resolution of the exact score distribution: log2-odds are rounded to 1/1000 bit before it is computed.
-
-The number of distinct scores is then at most ``1000 × (score range in
-bits)``, so the dynamic programme over them is a few vector additions per
-column; the rounding moves a window's score by at most ``w / 2000`` bits.
 """
 
 BUNDLED_DATABASE = "JASPAR_CORE_2016_vertebrates.meme"
@@ -188,47 +177,16 @@ def pvalue_threshold(
 ) -> float:
     """The lowest log2-odds score whose p-value is at most ``pvalue``: the cut-off FIMO and MOODS use.
 
-    A fraction of the motif's maximum score means very different things for
-    a short, degenerate motif and a long, strict one; a p-value means the
-    same for both: the chance that a random window (bases drawn from
-    ``background``) scores at least this.  The score distribution of a
-    random window is computed exactly by dynamic programming over the
-    columns (Staden 1989; Touzet & Varré 2007), on log-odds rounded to
-    :data:`PVALUE_STEPS_PER_BIT`: column by column, the distribution of the
-    partial sum is shifted by each base's score and weighted by its
-    background frequency.
-
-    Parameters
-    ----------
-    motif
-        The motif.
-    pvalue
-        In ``(0, 1]``.
-    pseudocount, background
-        As for :meth:`Motif.log_odds`; :func:`scan` must use the same.
-
-    Returns
-    -------
-    float
-        A score some window reaches, a multiple of ``1 / PVALUE_STEPS_PER_BIT``; ``inf`` when even the best
-        window is more likely than ``pvalue`` (a motif of ``w`` determined
-        bases cannot beat ``4 ** -w``), so such a motif has no hits.
+    A p-value (the chance that a random window, bases drawn from
+    ``background``, scores at least this) is as strict for a short, degenerate
+    motif as for a long one; a fraction of the maximum score is not.  Exact on
+    log-odds rounded to 1/1000 bit (:func:`seqsal.pvalues.score_threshold`).
+    Returns a score some window reaches, or ``inf`` when even the best window
+    is more likely than ``pvalue`` (``w`` bases cannot beat ``4 ** -w``).
     """
-    check_number(pvalue, "pvalue", minimum=0, maximum=1, include_minimum=False)
     steps = _scaled_log_odds(motif, pseudocount, background)
-    q = _background(background)[:, 0]
-    distribution, lowest = np.ones(1), 0
-    for column in steps.T:
-        shifts = column - column.min()
-        grown = np.zeros(distribution.size + int(shifts.max()))
-        for base, shift in enumerate(shifts):
-            grown[shift : shift + distribution.size] += q[base] * distribution
-        distribution, lowest = grown, lowest + int(column.min())
-    # tail[i] = P(score >= lowest + i); the relative slack absorbs the rounding of the sums.  The
-    # threshold is the lowest score a window can reach (probability > 0) whose tail is small enough.
-    tail = np.cumsum(distribution[::-1])[::-1]
-    passing = np.flatnonzero((tail <= pvalue * (1 + 1e-9)) & (distribution > 0))
-    return (lowest + int(passing[0])) / PVALUE_STEPS_PER_BIT if passing.size else float("inf")
+    threshold = score_threshold(steps, pvalue, _background(background)[:, 0])
+    return float("inf") if threshold is None else threshold / PVALUE_STEPS_PER_BIT
 
 
 def _scaled_log_odds(motif: Motif, pseudocount: float, background: Sequence[float]) -> np.ndarray:

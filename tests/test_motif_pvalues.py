@@ -9,7 +9,8 @@ import pytest
 
 from seqsal.encoding import one_hot
 from seqsal.errors import SeqsalError
-from seqsal.motifs import PVALUE_STEPS_PER_BIT, Motif, pvalue_threshold, scan
+from seqsal.motifs import Motif, pvalue_threshold, scan
+from seqsal.pvalues import PVALUE_STEPS_PER_BIT
 
 KMERS = one_hot(["".join(bases) for bases in itertools.product("ACGT", repeat=6)])
 

@@ -22,7 +22,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from seqsal.attribution.base import as_onehot_array
 from seqsal.checks import check_number
 from seqsal.errors import check
-from seqsal.motifs import DEFAULT_PVALUE, MASK_MIN_INFORMATION, MotifDatabase, hits_to_mask, resolve_motifs, scan
+from seqsal.motifs import MASK_MIN_INFORMATION, MotifDatabase, hits_to_mask, resolve_motifs, scan
+from seqsal.pvalues import DEFAULT_PVALUE
 
 
 @dataclass(frozen=True, eq=False)

@@ -31,8 +31,8 @@ from seqsal.evaluate.report import write_report
 from seqsal.evaluate.stability import max_sensitivity
 from seqsal.explain.bundle import Bundle, load_bundle
 from seqsal.models import EnhancerCNN, default_model_path, load_model
-from seqsal.motifs import DEFAULT_PVALUE
 from seqsal.progress import Progress
+from seqsal.pvalues import DEFAULT_PVALUE
 from seqsal.runs import RunFolder
 
 CHECKS = EVALUATION_CHECKS
