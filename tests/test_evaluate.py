@@ -429,3 +429,13 @@ def test_evaluate_score_abs_and_force(tiny_bundle, tmp_path):
                         device="cpu", progress=False)
     with pytest.raises(SeqsalError, match="score must be one of"):
         evaluate_bundle(bundle, tmp_path / "other", EvaluationSettings(score="absolute"), progress=False)
+
+
+def test_cli_refuses_two_motif_thresholds_before_writing(tiny_bundle, tmp_path, capsys):
+    from seqsal.cli import main
+
+    out = tmp_path / "eval"
+    status = main(["evaluate", str(tiny_bundle), "--out", str(out), "--motifs", "GATA1", "--motif-pvalue", "1e-3",
+                   "--motif-threshold", "0.8"])
+    assert status == 2 and "not both" in capsys.readouterr().err
+    assert not out.exists()
