@@ -16,3 +16,15 @@ OUTPUTS = ("logit", "probability")
 
 #: File formats for logos and figures.
 FIGURE_FORMATS = ("png", "svg", "pdf")
+
+#: Checks of ``seqsal evaluate``, in the order they run.
+EVALUATION_CHECKS = ("deletion", "plausibility", "randomization", "stability")
+
+#: How ``seqsal evaluate`` ranks positions: by signed score (evidence against the target last) or by magnitude.
+SCORES = ("signed", "abs")
+
+#: What replaces deleted bases on a deletion curve (``seqsal.evaluate.deletion``).
+REPLACEMENTS = ("shuffle", "random", "uniform")
+
+#: How ``seqsal dream`` turns free logits into the sequence the model reads.
+DREAM_MODES = ("straight_through", "softmax")

@@ -267,6 +267,30 @@ def file_sha256(path: PathLike) -> str:
     return digest.hexdigest()
 
 
+def read_masks(path: PathLike) -> dict[str, np.ndarray]:
+    """Read a ground-truth ``masks.npz`` (``seqsal simulate``'s answer key) into ``{id: (L,) bool mask}``.
+
+    Raises
+    ------
+    SeqsalError
+        If the file is missing or lacks the ``ids`` and ``mask`` arrays.
+    """
+    path = Path(path)
+    check(path.is_file(), f"mask file {str(path)!r} does not exist; write it with seqsal simulate")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            ids, mask = archive["ids"], archive["mask"]
+    except (KeyError, ValueError, OSError) as error:
+        raise SeqsalError(
+            f"mask file {str(path)!r} is not a seqsal masks.npz with 'ids' and 'mask' arrays; rewrite it"
+        ) from error
+    check(
+        mask.ndim == 2 and len(ids) == len(mask),
+        f"mask file {str(path)!r} has {len(ids)} ids but masks of shape {mask.shape}; rewrite it",
+    )
+    return {str(record_id): row.astype(bool) for record_id, row in zip(ids, mask)}
+
+
 def prepare_output_dir(path: PathLike, option: str = "--out") -> Path:
     """Create an output folder, refusing to write into a folder seqsal did not make.
 

@@ -30,6 +30,7 @@ from Bio import motifs as bio_motifs
 
 from seqsal.encoding import ALPHABET, encode_indices
 from seqsal.errors import SeqsalError, check
+from seqsal.pvalues import DEFAULT_PVALUE, PVALUE_STEPS_PER_BIT, score_threshold
 
 UNIFORM_BACKGROUND = (0.25, 0.25, 0.25, 0.25)
 
@@ -41,6 +42,14 @@ observed", not "impossible".  Without a pseudocount one such base gives a score
 of minus infinity and vetoes an otherwise perfect site.  0.01 caps the penalty
 for an unseen base at about -4.7 bits (uniform background) while barely moving
 well-observed entries.
+"""
+
+MASK_MIN_INFORMATION = 0.1
+"""Bits a motif position must carry to count as ground truth in a mask (see :func:`hits_to_mask`).
+
+Flanking columns of JASPAR matrices are close to uniform: the base there is
+random (a sampled planted site) or unconstrained (a scanned one), so no model
+can be expected to attribute it.
 """
 
 BUNDLED_DATABASE = "JASPAR_CORE_2016_vertebrates.meme"
@@ -157,6 +166,35 @@ class Motif:
     def reverse_complement(self) -> Motif:
         """The same motif read on the minus strand (rows and columns reversed, as for one-hot DNA)."""
         return Motif(self.id, self.name, self.pwm[::-1, ::-1])
+
+
+def pvalue_threshold(
+    motif: Motif,
+    pvalue: float = DEFAULT_PVALUE,
+    *,
+    pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    background: Sequence[float] = UNIFORM_BACKGROUND,
+) -> float:
+    """The lowest log2-odds score whose p-value is at most ``pvalue``: the cut-off FIMO and MOODS use.
+
+    A p-value (the chance that a random window, bases drawn from
+    ``background``, scores at least this) is as strict for a short, degenerate
+    motif as for a long one; a fraction of the maximum score is not.  Exact on
+    log-odds rounded to 1/1000 bit (:func:`seqsal.pvalues.score_threshold`).
+    Returns a score some window reaches, or ``inf`` when even the best window
+    is more likely than ``pvalue`` (``w`` bases cannot beat ``4 ** -w``).
+    """
+    steps = _scaled_log_odds(motif, pseudocount, background)
+    threshold = score_threshold(steps, pvalue, _background(background)[:, 0])
+    return float("inf") if threshold is None else threshold / PVALUE_STEPS_PER_BIT
+
+
+def _scaled_log_odds(motif: Motif, pseudocount: float, background: Sequence[float]) -> np.ndarray:
+    """Log2-odds in whole steps of ``1 / PVALUE_STEPS_PER_BIT`` bit, the grid the exact p-values live on."""
+    weights = motif.log_odds(pseudocount, background)
+    check(np.isfinite(weights).all(),
+          f"motif {motif.id!r} has a base of probability 0; p-values need a positive pseudocount")
+    return np.rint(weights * PVALUE_STEPS_PER_BIT).astype(np.int64)
 
 
 def _background(background: Sequence[float]) -> np.ndarray:
@@ -392,6 +430,8 @@ def scan(
     threshold: float | None = None,
     relative_threshold: float = 0.8,
     pseudocount: float = DEFAULT_PSEUDOCOUNT,
+    *,
+    pvalue: float | None = None,
 ) -> list[MotifHit]:
     """Find motif occurrences on both strands of one-hot sequences.
 
@@ -412,11 +452,16 @@ def scan(
     threshold
         Absolute log2-odds cut-off; windows scoring at least this are hits.
     relative_threshold
-        Used when ``threshold`` is None: the cut-off is this fraction of the
-        motif's best possible score (the sum of its column maxima), so one
-        setting suits short and long motifs alike.
+        Used when ``threshold`` and ``pvalue`` are None: the cut-off is this
+        fraction of the motif's best possible score (the sum of its column
+        maxima).
     pseudocount
         Passed to :meth:`Motif.log_odds`.
+    pvalue
+        Instead of a score: a window is a hit when its p-value under a
+        uniform background is at most this (see :func:`pvalue_threshold`; the
+        comparison is made on the same rounded scores, so it is exact).  The
+        same p-value is as strict for a short motif as for a long one.
 
     Returns
     -------
@@ -427,18 +472,26 @@ def scan(
     if X.ndim == 2:
         X = X[None]
     check(X.ndim == 3 and X.shape[1] == 4, f"scan expects one-hot sequences of shape (N, 4, L), got {X.shape}")
+    check(threshold is None or pvalue is None, "give scan a score threshold or a pvalue, not both")
     motifs = [motifs] if isinstance(motifs, Motif) else list(motifs)
     hits: list[MotifHit] = []
     for motif in motifs:
         if motif.width > X.shape[2]:
             continue
         weights = motif.log_odds(pseudocount)
-        cutoff = threshold if threshold is not None else relative_threshold * weights.max(axis=0).sum()
+        grid = None
+        if pvalue is not None:
+            # Compared on the integer grid of the exact distribution: whole steps, no rounding doubt.
+            grid = _scaled_log_odds(motif, pseudocount, UNIFORM_BACKGROUND)
+            cutoff = pvalue_threshold(motif, pvalue, pseudocount=pseudocount) * PVALUE_STEPS_PER_BIT - 0.5
+        else:
+            cutoff = threshold if threshold is not None else relative_threshold * weights.max(axis=0).sum()
         # A strided view of every window, (N, 4, L - w + 1, w); einsum reads it without copying.
         windows = sliding_window_view(X, motif.width, axis=2)
-        for strand, matrix in (("+", weights), ("-", weights[::-1, ::-1])):
-            scores = np.einsum("nkiw,kw->ni", windows, matrix)
-            for row, start in zip(*np.nonzero(scores >= cutoff)):
+        for strand, turn in (("+", slice(None)), ("-", slice(None, None, -1))):
+            scores = np.einsum("nkiw,kw->ni", windows, weights[turn, turn])
+            passed = scores if pvalue is None else np.einsum("nkiw,kw->ni", windows, grid[turn, turn])
+            for row, start in zip(*np.nonzero(passed >= cutoff)):
                 hits.append(
                     MotifHit(
                         sequence_index=int(row),

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from seqsal.encoding import ALPHABET, reverse_complement
-from seqsal.errors import SeqsalError, check
-from seqsal.io import Record, atomic_path, write_fasta, write_table
-from seqsal.motifs import ENHANCER_MOTIFS, Motif, MotifDatabase, MotifHit, hits_to_mask
+from seqsal.errors import check
+# read_masks and MASK_MIN_INFORMATION live below simulate (evaluate reads masks too) and stay importable here.
+from seqsal.io import Record, atomic_path, read_masks, write_fasta, write_table  # noqa: F401
+from seqsal.motifs import ENHANCER_MOTIFS, MASK_MIN_INFORMATION, Motif, MotifDatabase, MotifHit, hits_to_mask
 from seqsal.runs import RunFolder
 
 DEFAULT_ENHANCER_MOTIFS = ENHANCER_MOTIFS
@@ -32,13 +33,6 @@ DEFAULT_ENHANCER_MOTIFS = ENHANCER_MOTIFS
 
 DEFAULT_BACKGROUND_MOTIFS = ("CTCF", "NRF1", "YY1")
 """Factors unrelated to the enhancer set (insulator, promoter and repressor motifs) that decorate negatives."""
-
-MASK_MIN_INFORMATION = 0.1
-"""Bits a planted motif position must carry to count as ground truth.
-
-Flanking columns of JASPAR matrices are close to uniform: the sampled base
-there is random, so no model can be expected to attribute it.
-"""
 
 SPLITS = ("train", "valid", "test")
 PLANTED_COLUMNS = ["id", "motif_id", "name", "start", "end", "strand", "score", "role"]
@@ -331,27 +325,3 @@ def simulate_to_folder(
     paths = write_synthetic_set(dataset, folder.path)
     folder.finish({key: path.name for key, path in paths.items()})
     return dataset, paths
-
-
-def read_masks(path: str | PathLike[str]) -> dict[str, np.ndarray]:
-    """Read ``masks.npz`` written by :func:`write_synthetic_set` into ``{id: (L,) bool mask}``.
-
-    Raises
-    ------
-    SeqsalError
-        If the file is missing or lacks the ``ids`` and ``mask`` arrays.
-    """
-    path = Path(path)
-    check(path.is_file(), f"mask file {str(path)!r} does not exist; write it with write_synthetic_set")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            ids, mask = archive["ids"], archive["mask"]
-    except (KeyError, ValueError, OSError) as error:
-        raise SeqsalError(
-            f"mask file {str(path)!r} is not a seqsal masks.npz with 'ids' and 'mask' arrays; rewrite it"
-        ) from error
-    check(
-        mask.ndim == 2 and len(ids) == len(mask),
-        f"mask file {str(path)!r} has {len(ids)} ids but masks of shape {mask.shape}; rewrite it",
-    )
-    return {str(record_id): row.astype(bool) for record_id, row in zip(ids, mask)}

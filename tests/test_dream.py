@@ -11,21 +11,14 @@ import torch
 from torch import nn
 
 from seqsal.cli import main
-from seqsal.views.dream import (
-    _initial_logits,
-    dream,
-    hits_table,
-    plot_trace,
-    reference_percentiles,
-    reference_scores,
-    resolve_motifs,
-)
+from seqsal.views.dream import _initial_logits, dream
+from seqsal.views.dream_run import hits_table, plot_trace, reference_percentiles, reference_scores
 from seqsal.encoding import one_hot
 from seqsal.errors import SeqsalError
 from seqsal.io import Record, read_fasta, write_fasta
 from seqsal.models import predict, save_model
 from seqsal.motifs import MotifDatabase, scan
-from seqsal.simulate import DEFAULT_ENHANCER_MOTIFS
+from seqsal.motifs import ENHANCER_MOTIFS
 from tests.conftest import TINY, random_sequences
 
 
@@ -170,11 +163,11 @@ def test_real_cnn_state_is_restored_and_scores_match_predict(tiny_model):
     ({"target": "nope"}, "unknown target"),
     ({"target": 3}, "out of range"),
     ({"target": -1}, "out of range"),
-    ({"steps": 0}, "steps must be a positive integer"),
-    ({"n_seeds": 0}, "n_seeds must be a positive integer"),
-    ({"mode": "gumbel"}, "unknown dream mode"),
-    ({"l2": -1.0}, "l2 must be zero or positive"),
-    ({"learning_rate": 0.0}, "learning_rate must be positive"),
+    ({"steps": 0}, "steps must be an integer ≥ 1, got 0"),
+    ({"n_seeds": 1.5}, "n_seeds must be an integer"),
+    ({"mode": "gumbel"}, "mode must be one of straight_through, softmax"),
+    ({"l2": -1.0}, "l2 must be a number ≥ 0"),
+    ({"learning_rate": 0.0}, "learning_rate must be a number > 0"),
 ])
 def test_bad_arguments_raise_one_sentence(tiny_model, options, message):
     with pytest.raises(SeqsalError, match=message):
@@ -193,15 +186,6 @@ def test_reference_percentiles_by_hand():
     np.testing.assert_allclose(got, [0.0, 50.0, 50.0, 100.0, 100.0])
     with pytest.raises(SeqsalError):
         reference_percentiles(np.array([1.0]), np.array([]))
-
-
-def test_resolve_motifs():
-    planted = resolve_motifs()
-    database = MotifDatabase.default()
-    assert [m.id for m in planted] == [database.get(name).id for name in DEFAULT_ENHANCER_MOTIFS]
-    assert len(resolve_motifs(["all"])) == len(database)
-    with pytest.raises(SeqsalError, match="no motif named"):
-        resolve_motifs(["NOT_A_TF"])
 
 
 def test_reference_scores_keep_labelled_positives(tiny_model, tmp_path):
@@ -246,6 +230,9 @@ def test_cli_writes_a_complete_folder(saved_tiny, tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tool"] == "seqsal" and manifest["kind"] == "dream" and manifest["complete"]
     assert manifest["seed"] == 1 and manifest["settings"]["steps"] == 6
+    assert manifest["command"][:2] == ["seqsal", "dream"]
+    database = MotifDatabase.default()  # the default motifs are the simulated enhancer motifs
+    assert [m["id"] for m in manifest["motifs"]] == [database.get(name).id for name in ENHANCER_MOTIFS]
     table = pd.read_csv(out / "dream.tsv", sep="\t")
     records = read_fasta(out / "dream.fa")
     assert list(table["id"]) == [r.id for r in records] == ["dream_0", "dream_1", "dream_2"]
@@ -261,9 +248,10 @@ def test_cli_writes_a_complete_folder(saved_tiny, tmp_path, capsys):
     assert len(list((out / "logos").glob("dream_*.png"))) == 2
     assert (out / "trace.png").stat().st_size > 0 and "seqsal dream" in (out / "report.html").read_text()
 
-    # A second run into the same folder replaces it, stale logos included.
-    assert main(argv + ["--logos", "0"]) == 0
+    # A second run into the same folder replaces it, stale logos included; --motifs all scans the database.
+    assert main(argv + ["--logos", "0", "--motifs", "all"]) == 0
     assert not list((out / "logos").glob("*.png"))
+    assert len(json.loads((out / "manifest.json").read_text())["motifs"]) == len(database)
 
 
 def test_cli_user_errors_exit_2(saved_tiny, tmp_path, capsys):

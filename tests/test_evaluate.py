@@ -307,3 +307,135 @@ def test_checks_pass_method_options_through(tiny_model, onehot_batch):
     assert table["spearman_mean"].iloc[0] == 1.0
     with pytest.raises(SeqsalError, match="no option 'stepz'"):
         max_sensitivity(tiny_model, X, "integrated_gradients", method_options={"stepz": 4})
+
+
+def test_stochastic_stability_reuses_the_sequences_draws(tiny_model, onehot_batch):
+    """SmoothGrad's perturbed copies get their sequence's own noise: the result is batch-size free."""
+    X = onehot_batch[:5]
+    runs = [max_sensitivity(tiny_model, X, "smoothgrad", n_samples=3, batch_size=b, device="cpu",
+                            method_options={"n_samples": 4}) for b in (1, 3, 64)]
+    for other in runs[1:]:
+        np.testing.assert_allclose(other, runs[0], rtol=1e-5)
+
+
+def test_deletion_ranks_by_magnitude_with_absolute():
+    # Position 0 has the strongest (negative) score: signed ranks it last, absolute first.
+    X = one_hot("ACGT")
+    model = linear_model(HAND_WEIGHTS)
+    scores = np.array([[-9.0, 1.0, 2.0, 3.0]])
+    signed = deletion_insertion(model, X, scores, steps=4, replacement="uniform", device="cpu")
+    absolute = deletion_insertion(model, X, scores, steps=4, replacement="uniform", device="cpu", absolute=True)
+    # Deleting position 0 first removes 0.75 of its contribution 1: 10 -> 9.25.
+    assert absolute.deletion_logit[0, 1] == pytest.approx(9.25)
+    assert signed.deletion_logit[0, 1] == pytest.approx(10 - 0.75 * 3)
+
+
+def test_motif_masks_at_a_pvalue_or_a_fraction_of_the_maximum():
+    # GATTACA with one mismatch scores 6 * 1.95 - 3.7 bits, 0.58 of the maximum: a fraction of 0.5 counts it,
+    # a p-value of 1e-4 does not (the 22 sites within one mismatch have p = 22 / 4**7 ~ 1.3e-3).
+    motif = Motif("TEST.1", "TESTER", one_hot("GATTACA")[0] * 0.97 + 0.01)
+    database = MotifDatabase([motif], source="test")
+    X = one_hot(["CCCCGATTACACCCCC", "CCCCGATTCCACCCCC"])
+    strict = motif_masks(X, "TESTER", database)
+    loose = motif_masks(X, "TESTER", database, relative_threshold=0.5)
+    assert strict[0, 4:11].all() and not strict[1].any()
+    assert loose[1, 4:11].all()
+    with pytest.raises(SeqsalError, match="relative_threshold"):
+        motif_masks(X, "TESTER", database, relative_threshold=1.5)
+
+
+# --------------------------------------------------------------------------- #
+# The bundle run
+# --------------------------------------------------------------------------- #
+
+
+def make_bundle(folder, model_file, sequences, methods=("grad_x_input", "ism")):
+    from seqsal.explain import explain_fasta
+    from seqsal.explain.pipeline import ExplainSettings
+
+    fasta = folder / "in.fa"
+    fasta.write_text("".join(f">s{i}\n{s}\n" for i, s in enumerate(sequences)))
+    explain_fasta(fasta, model_file, folder / "bundle", ExplainSettings(methods=methods, n_logos=0), device="cpu",
+                  progress=False)
+    return folder / "bundle"
+
+
+@pytest.fixture
+def model_file(tmp_path, tiny_model):
+    from seqsal.models import save_model
+
+    return save_model(tiny_model, tmp_path / "tiny.pt", {})
+
+
+@pytest.fixture
+def tiny_bundle(tmp_path, model_file):
+    from tests.conftest import random_sequences
+
+    return make_bundle(tmp_path, model_file, random_sequences(6, 40, seed=4))
+
+
+def test_evaluate_runs_every_check_for_ism_and_says_what_it_cannot(tiny_bundle, tmp_path):
+    import json
+
+    from seqsal.evaluate import EvaluationSettings, evaluate_bundle
+
+    settings = EvaluationSettings(checks=("plausibility", "randomization", "stability"), steps=2, batch_size=64)
+    table = evaluate_bundle(tiny_bundle, tmp_path / "eval", settings, device="cpu", progress=False)
+    measured = table[table["reason"] == ""]
+    for method in ("grad_x_input", "ism"):
+        rows = set(measured.loc[measured["method"] == method, "metric"])
+        assert rows == {"randomized_spearman_last", "max_sensitivity_median"}
+    # No ground truth: a plausibility row per method with the reason, never a silent gap.
+    missing = table[table["check"] == "plausibility"]
+    assert list(missing["method"]) == ["grad_x_input", "ism"] and missing["value"].isna().all()
+    assert missing["reason"].str.contains("no ground truth").all()
+    manifest = json.loads((tmp_path / "eval" / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["settings"]["score"] == "signed"
+    html = (tmp_path / "eval" / "report.html").read_text()
+    assert "Checks per method" in html and "no ground truth" in html
+
+
+def test_a_check_that_cannot_run_on_the_sequences_gives_its_reason(tmp_path, model_file):
+    from seqsal.evaluate import EvaluationSettings, evaluate_bundle
+
+    # Ten resolved bases, all among the top 10 positions: stability has nothing to substitute.
+    bundle = make_bundle(tmp_path, model_file, ["N" * 30 + "ACGTACGTAC"], methods=("ism",))
+    table = evaluate_bundle(bundle, tmp_path / "eval", EvaluationSettings(checks=("deletion", "stability")),
+                            device="cpu", progress=False)
+    stability = table[table["check"] == "stability"]
+    assert len(stability) == 1 and stability["reason"].str.contains("substitutable positions").all()
+    assert (table.loc[table["check"] == "deletion", "reason"] == "").all()
+
+
+def test_evaluate_score_abs_and_force(tiny_bundle, tmp_path):
+    from seqsal.evaluate import EvaluationSettings, evaluate_bundle
+
+    bundle = tiny_bundle
+    out = tmp_path / "eval"
+    masks = tmp_path / "masks.npz"
+    truth = np.zeros((6, 40), dtype=bool)
+    truth[:, 10:20] = True
+    np.savez(masks, ids=np.array([f"s{i}" for i in range(6)]), mask=truth)
+    tables = {}
+    for score in ("signed", "abs"):
+        settings = EvaluationSettings(checks=("deletion", "plausibility"), masks=str(masks), steps=2, score=score)
+        tables[score] = evaluate_bundle(bundle, out, settings, device="cpu", progress=False, force=True)
+    auroc = {score: t.set_index(["method", "metric"]).loc[("ism", "plausibility_auroc"), "value"]
+             for score, t in tables.items()}
+    assert auroc["signed"] != pytest.approx(auroc["abs"])
+    # A finished run with curves.tsv is not replaced by one that would not rewrite it, unless forced.
+    with pytest.raises(SeqsalError, match="curves.tsv"):
+        evaluate_bundle(bundle, out, EvaluationSettings(checks=("plausibility",), masks=str(masks)),
+                        device="cpu", progress=False)
+    with pytest.raises(SeqsalError, match="score must be one of"):
+        evaluate_bundle(bundle, tmp_path / "other", EvaluationSettings(score="absolute"), progress=False)
+
+
+def test_cli_refuses_two_motif_thresholds_before_writing(tiny_bundle, tmp_path, capsys):
+    from seqsal.cli import main
+
+    out = tmp_path / "eval"
+    status = main(["evaluate", str(tiny_bundle), "--out", str(out), "--motifs", "GATA1", "--motif-pvalue", "1e-3",
+                   "--motif-threshold", "0.8"])
+    assert status == 2 and "not both" in capsys.readouterr().err
+    assert not out.exists()

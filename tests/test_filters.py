@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from seqsal.views import filter_matching
 from seqsal.views import filters as F
 from seqsal.cli import main
 from seqsal.encoding import ALPHABET, one_hot
@@ -236,7 +237,7 @@ def test_best_match_columns_come_from_the_best_target_and_q_is_step_up(monkeypat
         calls.append((len(queries), len(targets)))
         return p, np.zeros_like(p), offsets, overlaps, strands
 
-    monkeypatch.setattr(F, "_tomtom", lambda: fake_tomtom)
+    monkeypatch.setattr(filter_matching, "_tomtom", lambda: fake_tomtom)
     pfms = F.filter_pfms(_pattern_model("ACGT"), one_hot(["TTACGTTTTTTT"] * 3), 1.0, device="cpu")
     table = F.match_filters(pfms, database, min_sites=1, q_threshold=0.02)
     assert calls == [(1, 30)]  # only the filter with sites is compared, against every target
@@ -328,6 +329,8 @@ def test_cli_writes_table_meme_logos_report_and_manifest(tmp_path, gata_model_an
     assert table.loc[0, "match_name"] == "Gata1" and table.loc[0, "matched"] == "yes"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tool"] == "seqsal" and manifest["kind"] == "filters" and manifest["complete"]
+    # The command is the one main() was given, not whatever sys.argv holds.
+    assert manifest["command"][:2] == ["seqsal", "filters"] and "--min-sites" in manifest["command"]
     from seqsal.io import file_sha256
 
     assert manifest["model"]["sha256"] == file_sha256(model_path)
@@ -350,6 +353,12 @@ def test_cli_length_fit_and_user_errors(tmp_path, capsys):
     assert main(args + ["--out", str(tmp_path / "b"), "--fit"]) == 0
     table = pd.read_csv(tmp_path / "b" / "filters.tsv", sep="\t", keep_default_na=False)
     assert (table["match_id"] == "").all()  # nothing reaches 1000 sites, so nothing is matched
+    # A folder of another kind of run is refused before any work; a filters folder is replaced.
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "manifest.json").write_text(json.dumps({"tool": "seqsal", "kind": "dream"}))
+    assert main(args + ["--out", str(tmp_path / "other"), "--fit"]) == 2
+    assert "dream run" in capsys.readouterr().err
+    assert main(args + ["--out", str(tmp_path / "b"), "--fit"]) == 0
     empty = tmp_path / "empty.fa"
     empty.write_text("")
     assert main(["filters", "--model", str(model_path), "--fasta", str(empty), "--out", str(tmp_path / "c")]) == 2

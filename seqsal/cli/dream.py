@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-
+from seqsal.choices import DREAM_MODES
 from seqsal.cli import options
 
 
@@ -22,7 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "logos/, report.html and manifest.json. Torch runs on one thread unless --threads is "
                     "given: the batch is small, and a thread pool on shared cores slows it down.")
     parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
-    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    options.add_output(parser)
     parser.add_argument("--target", default="0", help="output to maximise: index or name (default 0)")
     optimisation = parser.add_argument_group("optimisation")
     optimisation.add_argument("--n-seeds", type=options.positive_int, default=8,
@@ -32,7 +32,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     optimisation.add_argument("--l2", type=float, default=None,
                               help="weight of the L2 penalty on the per-base logits; 0 = none (default 0.01 with "
                                    "straight_through, 0.001 with softmax, which needs room to become one-hot)")
-    optimisation.add_argument("--mode", choices=("straight_through", "softmax"), default="straight_through",
+    optimisation.add_argument("--mode", choices=DREAM_MODES, default="straight_through",
                               help="straight_through: the model sees one-hot argmax sequences, softmax gradients "
                                    "flow back (default); softmax: the model sees the softmax relaxation")
     optimisation.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (default 1)")
@@ -61,7 +61,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     import torch
-    from seqsal.views.dream import DreamSettings, run_dream
+    from seqsal.views.dream_run import DreamSettings, run_dream
 
     if args.threads is None:
         # A batch of 8 sequences is too small for torch's thread pool on shared cores: the 200 default steps
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> None:
     started = time.time()
     folder, table = run_dream(args.model, args.out, settings, reference=args.reference,
                               reference_labels=args.reference_labels, fit=args.fit, device=args.device,
-                              progress=not args.quiet)
+                              progress=not args.quiet, force=args.force)
     above = (f"; {int(table['above_reference_p99'].sum())} of {len(table)} above the reference 99th percentile"
              if "above_reference_p99" in table else "")
     motifs = sorted({name for names in table["motifs"] for name in names.split(",") if name})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-
 from seqsal.cli import options
 
 
@@ -21,7 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "report.html and manifest.json.")
     parser.add_argument("--fasta", required=True, help="FASTA/FASTQ, plain or gzipped (e.g. training positives)")
     parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
-    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+    options.add_output(parser)
     parser.add_argument("--fraction", type=options.fraction, default=0.5,
                          help="a window is a site when its activation reaches this fraction of the filter's "
                               "maximum (default 0.5)")
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> None:
     settings = FilterSettings(fraction=args.fraction, min_sites=args.min_sites, q_threshold=args.q_threshold,
                               motif_db=args.motif_db, fit=args.fit, batch_size=args.batch_size,
                               max_logos=args.logos)
-    _, table = analyze_filters(args.fasta, args.model, args.out, settings, device=args.device)
+    _, table = analyze_filters(args.fasta, args.model, args.out, settings, device=args.device, force=args.force)
     summary = summarize(table)
     motifs = ", ".join(f"{name} ({count})" for name, count in summary["motifs_matched"].items()) or "none"
     print(f"{summary['n_matched']} of {summary['n_filters']} filters match a known motif at q < "

@@ -1,0 +1,55 @@
+"""The ``report.html`` of ``seqsal evaluate``: what was checked, the numbers, and what could not be checked."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from seqsal.report import Report
+
+if TYPE_CHECKING:
+    from seqsal.evaluate.run import EvaluationSettings
+
+INTRODUCTION = (
+    "Faithfulness: deleting the top-ranked positions of a faithful map makes the prediction fall faster than "
+    "deleting random positions (lower deletion AUC, higher insertion AUC than the random reference); a map that "
+    "barely changes when the model's layers are re-initialised (Spearman near 1) does not depend on what the "
+    "model learned. Plausibility: AUROC of per-position scores against the ground-truth mask, over the sequences "
+    "that have one. Max-sensitivity: relative change of the map under single-base substitutions away from its "
+    "top positions; stochastic methods (SmoothGrad, DeepLIFT-SHAP, LIME, KernelSHAP, IG with sampled "
+    "baselines) reuse each sequence's own random draws for its perturbed copies, so the number measures the "
+    "input change, not sampling noise."
+)
+
+
+def write_report(path: Path, bundle: Path, table: pd.DataFrame, figures: Sequence[tuple[str, Figure]],
+                 settings: EvaluationSettings, n: int, ground_truth: str) -> Path:
+    """Write the report: settings, metrics, a method × check overview with reasons, and the figures."""
+    report = Report(f"seqsal evaluate — {bundle.name}")
+    ranking = "by magnitude (|score|)" if settings.score == "abs" else "signed (evidence against the target last)"
+    report.add_paragraph(f"Explanations of the {n} highest-scoring sequences of {bundle}. Positions are ranked "
+                         f"{ranking}. {INTRODUCTION}")
+    report.add_paragraph(ground_truth)
+    report.add_key_values({k: ", ".join(v) if isinstance(v, tuple) else ("—" if v in (None, ()) else str(v))
+                           for k, v in asdict(settings).items()}, caption="Settings")
+    report.add_table(coverage(table), caption="Checks per method: 'yes' where the check ran; otherwise why the "
+                                              "method cannot have it here.")
+    measured = table[table["reason"] == ""].drop(columns="reason")
+    report.add_table(measured, caption="Metrics per method (n: sequences behind the number; of: sequences the "
+                                       "check looked at)", max_rows=max(len(measured), 1))
+    for caption, fig in figures:
+        report.add_figure(fig, caption=caption)
+    return report.write(path)
+
+
+def coverage(table: pd.DataFrame) -> pd.DataFrame:
+    """Methods × checks: ``"yes"`` where a check produced numbers, else the reason it could not run."""
+    cells = {}
+    for (method, name), rows in table.groupby(["method", "check"], sort=False):
+        reasons = rows["reason"][rows["reason"] != ""]
+        cells.setdefault(method, {})[name] = reasons.iloc[0] if len(reasons) else "yes"
+    return pd.DataFrame.from_dict(cells, orient="index").rename_axis("method")
