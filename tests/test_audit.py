@@ -16,24 +16,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import seqsal.audit.core as audit
-from seqsal.audit.core import (
-    AuditData,
-    AuditThresholds,
-    audit_dataset,
-    check_baselines,
-    check_composition,
-    check_leakage,
-    check_model,
-    conserved_element,
-    distinct_elements,
-    find_adapter_hits,
-    fisher_two_sided,
-    flagged_artifacts,
-    match_kmers,
-    profile_dataset,
-    write_audit,
-)
+import seqsal.audit.data as audit_data
+from seqsal.audit import AuditThresholds, audit_dataset, write_audit
+from seqsal.audit.adapters import find_adapter_hits
+from seqsal.audit.baselines import check_baselines
+from seqsal.audit.composition import check_composition
+from seqsal.audit.data import AuditData
+from seqsal.audit.enrichment import conserved_element, distinct_elements, match_kmers
+from seqsal.audit.leakage import check_leakage
+from seqsal.audit.model_check import check_model, flagged_artifacts
+from seqsal.audit.profile import profile_dataset
+from seqsal.audit.sketch import near_duplicate_pairs
+from seqsal.audit.stats import fisher_two_sided
 from seqsal.cli import main
 from seqsal.encoding import reverse_complement
 from seqsal.errors import SeqsalError
@@ -201,7 +195,7 @@ def test_kmer_counts_match_brute_force_and_do_not_depend_on_batching(monkeypatch
     data = AuditData.from_records([r for r, label in zip(records, labels) if label],
                                   [r for r, label in zip(records, labels) if not label])
     profile = profile_dataset(data, (3, 5))
-    monkeypatch.setattr(audit, "_BATCH_CELLS", 64)
+    monkeypatch.setattr(audit_data, "BATCH_CELLS", 64)
     small_batches = profile_dataset(data, (3, 5))
     ordered = [s for s, l in zip(sequences, labels) if l] + [s for s, l in zip(sequences, labels) if not l]
     ordered_labels = [1] * sum(labels) + [0] * (len(labels) - sum(labels))
@@ -374,7 +368,7 @@ def test_sketch_jaccard_estimates_track_exact_jaccard():
         variants[n_edits] = "".join(letters)
     data = AuditData.from_records([Record(str(k), s) for k, s in variants.items()], [Record("n", "ACGT" * 10)])
     profile = profile_dataset(data, (8,))
-    pairs = audit.near_duplicate_pairs(profile.sketches, profile.sketch_kmers >= 64, threshold=0.0)
+    pairs = near_duplicate_pairs(profile.sketches, profile.sketch_kmers >= 64, threshold=0.0)
 
     def kmer_set(sequence):
         return {min(sequence[i : i + 8], reverse_complement(sequence[i : i + 8])) for i in range(len(sequence) - 7)}
