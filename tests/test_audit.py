@@ -86,9 +86,11 @@ def test_adapters_planted_into_two_percent_of_positives_are_flagged_with_their_i
     assert flagged <= {ADAPTER_NAME, "k-mers, k = 4-8"}  # nothing else trips
     adapters = result.checks[0]
     row = adapters.tables["adapters"].set_index("item").loc[ADAPTER_NAME]
-    assert (row["pos_sequences"], row["neg_sequences"]) == (len(planted), 0)
+    # every planted record, plus the odd chance 12-13 bp partial match (about 0.2% of random records)
+    assert len(planted) <= row["pos_sequences"] <= len(planted) + 5 and row["neg_sequences"] <= 5
     hits = adapters.tables["artifact_hits"]
-    assert set(hits.loc[hits["adapter"] == ADAPTER_NAME, "id"]) == planted
+    whole = hits[(hits["adapter"] == ADAPTER_NAME) & (hits["kind"] == "whole")]
+    assert set(whole["id"]) == planted and (whole["mismatches"] == 0).all()
     # the k-mer check finds the same artifact without being told it: one long element, no known motif
     kmers = result.checks[1].tables["kmers"]
     elements = distinct_elements(kmers.loc[kmers["flag"], "element"])
@@ -218,23 +220,26 @@ def test_adapter_search_finds_every_kind_on_both_strands_and_never_across_record
     background = ["".join(rng.choice(list("AC"), size=80)) for _ in range(6)]  # no G/T: no chance hits
     one_off = ADAPTER[:10] + ("C" if ADAPTER[10] != "C" else "A") + ADAPTER[11:]
     sequences = [
-        plant(background[0], ADAPTER, 20),  # exact, plus strand
-        plant(background[1], reverse_complement(one_off), 5),  # one mismatch, minus strand
-        background[2][:70] + ADAPTER[:10],  # read-through into the 3' end
-        reverse_complement(ADAPTER[:12]) + background[3][:68],  # read-through, minus strand
-        background[4][:70] + ADAPTER[:16],  # split across two records: must not count
+        plant(background[0], ADAPTER, 20),  # whole, plus strand
+        plant(background[1], reverse_complement(one_off), 5),  # whole with one mismatch, minus strand
+        background[2][:70] + ADAPTER[:10],  # read-through into the 3' end: shorter than min_length
+        reverse_complement(ADAPTER[:12]) + background[3][:68],  # 12 bp at the 5' end, minus strand
+        background[4][:70] + ADAPTER[:16],  # the next record holds the rest: two partial hits, never one whole
         ADAPTER[16:] + background[5][:60] + "GGGGCGGGGGGG",  # poly-G with one mismatch: a GC box, no hit
     ]
     data = AuditData.from_records([Record(f"s{i}", s) for i, s in enumerate(sequences)],
                                   [Record("neg", "ACGT" * 10)])
     hits = find_adapter_hits(data, {ADAPTER_NAME: ADAPTER, "polyG": "G" * 12})
-    found = {(row.row, row.strand, row.kind, row.start, row.end) for row in hits.itertuples()}
+    found = {tuple(row) for row in hits[["row", "strand", "kind", "position", "start", "end", "adapter_start",
+                                         "adapter_end", "mismatches"]].itertuples(index=False)}
+    n = len(ADAPTER)
     assert found == {
-        (0, "+", "exact", 20, 20 + len(ADAPTER)),
-        (1, "-", "1 mismatch", 5, 5 + len(ADAPTER)),
-        (2, "+", "read-through", 70, 80),
-        (3, "-", "read-through", 0, 12),
-        (4, "+", "read-through", 70, 86),  # the 16 bases at its end are read-through, not a whole adapter
+        (0, "+", "whole", "internal", 20, 20 + n, 0, n, 0),
+        (1, "-", "whole", "internal", 5, 5 + n, 0, n, 1),
+        (2, "+", "read-through", "3'", 70, 80, 0, 10, 0),
+        (3, "-", "partial", "5'", 0, 12, 0, 12, 0),
+        (4, "+", "partial", "3'", 70, 86, 0, 16, 0),
+        (5, "+", "partial", "5'", 0, n - 16, 16, n, 0),
     }
 
 
