@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -10,7 +10,13 @@ from scipy import stats
 
 from seqsal.audit.alignment import AdapterIndex, best_per_stretch, concat_hits
 from seqsal.audit.data import AuditData, find_all, with_ids
-from seqsal.audit.findings import AuditThresholds, CheckResult, Finding, class_rates, note_sample_size
+from seqsal.audit.findings import (
+    AuditThresholds,
+    CheckResult,
+    Finding,
+    class_rates,
+    note_sample_size,
+)
 from seqsal.audit.profile import DatasetProfile, profile_dataset
 from seqsal.audit.sketch import SKETCH_K
 from seqsal.audit.stats import benjamini_hochberg, rate_ratio

@@ -7,7 +7,12 @@ import pandas as pd
 from scipy import stats
 
 from seqsal.audit.data import AuditData
-from seqsal.audit.findings import AuditThresholds, CheckResult, Finding, note_sample_size
+from seqsal.audit.findings import (
+    AuditThresholds,
+    CheckResult,
+    Finding,
+    note_sample_size,
+)
 from seqsal.audit.kmers import kmer_count_matrix
 from seqsal.audit.profile import DatasetProfile, profile_dataset
 from seqsal.audit.sketch import SKETCH_K
@@ -99,29 +104,7 @@ def check_baselines(
              and p < thresholds.fdr)
         for name, auroc, p in zip(table["baseline"], table["auroc"], table["p"])
     ]
-    findings = []
-    for record in table.itertuples(index=False):
-        reference = record.baseline.startswith("k-mers")
-        if not np.isfinite(record.auroc):
-            message = f"The {record.baseline} baseline was not run: a class has fewer than 2 records."
-        elif record.flag:
-            message = (f"Logistic regression on {record.baseline.replace(' only', '')} alone reaches AUROC "
-                       f"{record.auroc:.2f} ({record.folds}-fold CV): any model can score this well without reading "
-                       "a motif. Match this property between classes before training.")
-        elif reference:
-            message = (f"A position-blind model on k-mer frequencies reaches AUROC {record.auroc:.2f}: compare your "
-                       "model with this, not with 0.5.")
-        else:
-            message = f"{record.baseline.replace(' only', '').capitalize()} alone reaches AUROC {record.auroc:.2f}."
-        findings.append(Finding(
-            check="baselines", item=record.baseline, test=f"logistic regression, {record.folds}-fold CV AUROC",
-            statistic=record.auroc, p_value=record.p, q_value=None,
-            effect_size=record.auroc - 0.5 if np.isfinite(record.auroc) else np.nan, effect="AUROC - 0.5",
-            flag=bool(record.flag),
-            threshold="reference only, never flagged" if reference else
-            f"AUROC >= {thresholds.baseline_auroc:g} and p < {thresholds.fdr}",
-            message=message, status="tested" if np.isfinite(record.auroc) else "not run",
-        ))
+    findings = [_baseline_finding(record, thresholds) for record in table.itertuples(index=False)]
     n_neg, n_pos = data.class_sizes
     findings = note_sample_size(findings, "rank", 1, thresholds.fdr, min(n_pos, max_per_class),
                                 min(n_neg, max_per_class))
@@ -133,4 +116,29 @@ def check_baselines(
                      f"k-mer frequencies (k = 1-{BASELINE_MAX_K})."),
         findings=findings,
         tables={"baselines": table},
+    )
+
+
+def _baseline_finding(record: tuple, thresholds: AuditThresholds) -> Finding:
+    """The sentence and verdict of one baseline."""
+    reference = record.baseline.startswith("k-mers")
+    if not np.isfinite(record.auroc):
+        message = f"The {record.baseline} baseline was not run: a class has fewer than 2 records."
+    elif record.flag:
+        message = (f"Logistic regression on {record.baseline.replace(' only', '')} alone reaches AUROC "
+                   f"{record.auroc:.2f} ({record.folds}-fold CV): any model can score this well without reading "
+                   "a motif. Match this property between classes before training.")
+    elif reference:
+        message = (f"A position-blind model on k-mer frequencies reaches AUROC {record.auroc:.2f}: compare your "
+                   "model with this, not with 0.5.")
+    else:
+        message = f"{record.baseline.replace(' only', '').capitalize()} alone reaches AUROC {record.auroc:.2f}."
+    return Finding(
+        check="baselines", item=record.baseline, test=f"logistic regression, {record.folds}-fold CV AUROC",
+        statistic=record.auroc, p_value=record.p, q_value=None,
+        effect_size=record.auroc - 0.5 if np.isfinite(record.auroc) else np.nan, effect="AUROC - 0.5",
+        flag=bool(record.flag),
+        threshold="reference only, never flagged" if reference else
+        f"AUROC >= {thresholds.baseline_auroc:g} and p < {thresholds.fdr}",
+        message=message, status="tested" if np.isfinite(record.auroc) else "not run",
     )

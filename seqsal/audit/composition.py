@@ -7,10 +7,17 @@ import pandas as pd
 from scipy import stats
 
 from seqsal.audit.data import AuditData, with_ids
-from seqsal.audit.findings import AuditThresholds, CheckResult, Finding, note_sample_size, percent
+from seqsal.audit.findings import (
+    AuditThresholds,
+    CheckResult,
+    Finding,
+    note_sample_size,
+    percent,
+)
 from seqsal.audit.profile import DatasetProfile, profile_dataset
 from seqsal.audit.sketch import SKETCH_K
 from seqsal.audit.stats import benjamini_hochberg
+
 
 def composition_table(data: AuditData, profile: DatasetProfile) -> pd.DataFrame:
     """Per-sequence length, GC (of ``ACGT`` bases), N fraction and soft-masked fraction."""

@@ -8,10 +8,10 @@ over records in Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from os import PathLike
-from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd

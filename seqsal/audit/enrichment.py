@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from seqsal.audit.alignment import AdapterIndex, describe_match
 from seqsal.audit.data import AuditData, find_all
-from seqsal.audit.findings import AuditThresholds, CheckResult, Finding, class_rates, note_sample_size, percent
+from seqsal.audit.findings import (
+    AuditThresholds,
+    CheckResult,
+    Finding,
+    class_rates,
+    note_sample_size,
+    percent,
+)
 from seqsal.audit.kmers import canonical_codes, decode_kmers
 from seqsal.audit.profile import DatasetProfile, profile_dataset
 from seqsal.audit.stats import benjamini_hochberg, fisher_two_sided, log2_odds_ratio
 from seqsal.encoding import ALPHABET, reverse_complement
 from seqsal.motifs import Motif, MotifDatabase, load_adapters, load_database
+
 
 def match_kmers(
     kmers: Sequence[str], motifs: Iterable[Motif], min_information: float = 1.0, chunk: int = 256

@@ -18,6 +18,7 @@ from seqsal.audit.alignment import SEED_K
 from seqsal.audit.stats import separation_p
 from seqsal.checks import check_int, check_number
 
+
 @dataclass(frozen=True)
 class AuditThresholds:
     """When a check counts as a shortcut flag.  Every default is a documented choice, not a law.
@@ -175,7 +176,8 @@ class Finding:
     status
         ``"tested"``; ``"too few records"`` when no data of this size could
         have been flagged (see :func:`note_sample_size`); ``"not run"`` when
-        the check could not run at all.
+        the check could not run at all; ``"not applicable"`` when the data
+        lack what it needs (genomic overlap without coordinates in the ids).
     """
 
     check: str
@@ -258,7 +260,7 @@ class AuditResult:
     def untold(self) -> list[str]:
         """Titles of the checks that could not run or had too few records to tell, in check order."""
         return [result.title for result in self.checks
-                if any(finding.status != "tested" for finding in result.findings)]
+                if any(finding.status in ("too few records", "not run") for finding in result.findings)]
 
     def summary(self) -> dict:
         """The content of ``summary.json``: dataset, thresholds, flags first, then every finding."""

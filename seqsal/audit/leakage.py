@@ -9,8 +9,15 @@ from seqsal.audit.data import AuditData, with_ids
 from seqsal.audit.findings import AuditThresholds, CheckResult, Finding, percent
 from seqsal.audit.overlap import overlapping_pairs, record_intervals
 from seqsal.audit.profile import DatasetProfile, profile_dataset
-from seqsal.audit.sketch import LSH_BANDS, MIN_SKETCH_KMERS, SKETCH_BINS, SKETCH_K, near_duplicate_pairs
+from seqsal.audit.sketch import (
+    LSH_BANDS,
+    MIN_SKETCH_KMERS,
+    SKETCH_BINS,
+    SKETCH_K,
+    near_duplicate_pairs,
+)
 from seqsal.encoding import reverse_complement
+
 
 def exact_duplicates(data: AuditData) -> pd.DataFrame:
     """Groups of records with identical sequence up to case and reverse complement.
@@ -159,7 +166,7 @@ def genomic_overlap(data: AuditData) -> tuple[list[Finding], pd.DataFrame]:
         return [Finding(check="leakage", item="genomic overlap", test="not run", statistic=None, p_value=None,
                         q_value=None, effect_size=None, effect="", flag=False, threshold="needs coordinates in ids",
                         message="Record ids carry no genomic coordinates (e.g. chr1:100-200) for every record, so "
-                                "overlapping intervals were not looked for.", status="not run")], \
+                                "overlapping intervals were not looked for.", status="not applicable")], \
             pd.DataFrame(columns=columns)
     splits = data.splits if data.splits is not None else np.full(len(data), "all")
     ids = np.array(data.ids, dtype=object)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,12 @@ import pandas as pd
 from seqsal.audit.data import AuditData, find_all, with_ids
 from seqsal.audit.findings import AuditThresholds, CheckResult, Finding, percent
 from seqsal.audit.stats import wilcoxon
-from seqsal.encoding import dinucleotide_shuffle, fit_length, one_hot, reverse_complement
+from seqsal.encoding import (
+    dinucleotide_shuffle,
+    fit_length,
+    one_hot,
+    reverse_complement,
+)
 
 if TYPE_CHECKING:  # torch is imported only when a model is actually checked
     from seqsal.models import EnhancerCNN
@@ -100,18 +106,7 @@ def check_model(
     rng = np.random.default_rng(random_state)
     if len(rows) > max_sequences:
         rows = np.sort(rng.choice(rows, size=max_sequences, replace=False))
-    length = model.config.input_length
-    original, cleaned, masks = [], [], np.zeros((len(rows), length), dtype=bool)
-    by_row = artifacts.groupby("row")
-    for i, row in enumerate(rows):
-        sequence, fit = fit_length(data.sequences[row].upper(), length)
-        for start, end in by_row.get_group(row)[["start", "end"]].to_numpy():
-            masks[i, max(start - fit.offset, 0) : max(min(end - fit.offset, length), 0)] = True
-        shuffled = dinucleotide_shuffle(sequence, rng)
-        original.append(sequence)
-        cleaned.append("".join(s if not m else t for s, t, m in zip(sequence, shuffled, masks[i])))
-    X = one_hot(original, ids=[data.ids[row] for row in rows])
-    X_clean = one_hot(cleaned, ids=[data.ids[row] for row in rows])
+    X, X_clean, masks = _with_and_without_artifacts(data, rows, artifacts, model.config.input_length, rng)
     before = predict(model, X, batch_size=batch_size, device=device)[:, 0]
     after = predict(model, X_clean, batch_size=batch_size, device=device)[:, 0]
     scores = per_position(attribute(model, X, "grad_x_input", correct=True, batch_size=batch_size, device=device))
@@ -153,3 +148,20 @@ def check_model(
     return CheckResult("model", "Model reliance on artifacts", description, findings,
                        {"model": table.drop(columns="row")})
 
+
+def _with_and_without_artifacts(
+    data: AuditData, rows: np.ndarray, artifacts: pd.DataFrame, length: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-hot records fitted to ``length``, the same with artifact bases taken from a dinucleotide shuffle of
+    the record, and the ``(N, length)`` artifact masks."""
+    original, cleaned, masks = [], [], np.zeros((len(rows), length), dtype=bool)
+    by_row = artifacts.groupby("row")
+    for i, row in enumerate(rows):
+        sequence, fit = fit_length(data.sequences[row].upper(), length)
+        for start, end in by_row.get_group(row)[["start", "end"]].to_numpy():
+            masks[i, max(start - fit.offset, 0) : max(min(end - fit.offset, length), 0)] = True
+        shuffled = dinucleotide_shuffle(sequence, rng)
+        original.append(sequence)
+        cleaned.append("".join(s if not m else t for s, t, m in zip(sequence, shuffled, masks[i])))
+    ids = [data.ids[row] for row in rows]
+    return one_hot(original, ids=ids), one_hot(cleaned, ids=ids), masks

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -11,9 +11,16 @@ import pandas as pd
 from seqsal.audit.alignment import AdapterIndex, concat_hits
 from seqsal.audit.data import AuditData
 from seqsal.audit.kmers import first_of_runs, kmer_windows
-from seqsal.audit.sketch import EMPTY_BIN, SKETCH_BINS, SKETCH_K, fill_sketches, sketch_permutation
+from seqsal.audit.sketch import (
+    EMPTY_BIN,
+    SKETCH_BINS,
+    SKETCH_K,
+    fill_sketches,
+    sketch_permutation,
+)
 from seqsal.errors import check
 from seqsal.progress import Progress
+
 
 @dataclass
 class DatasetProfile:
@@ -84,7 +91,7 @@ def profile_dataset(
     progress
         Counts the records done.
     """
-    k_values = tuple(sorted(set(int(k) for k in k_values)))
+    k_values = tuple(sorted({int(k) for k in k_values}))
     check(k_values and all(1 <= k <= 12 for k in k_values), f"k-mer lengths must lie in 1-12, got {k_values}")
     n = len(data)
     counts = {k: np.zeros(2 * 4**k, np.int64) for k in k_values}

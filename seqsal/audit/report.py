@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from os import PathLike
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd

@@ -7,9 +7,10 @@ runs the audit and writes it, so ``seqsal audit`` is one call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -131,7 +132,7 @@ def check_settings(
     max_model_sequences: int = 1000, **_: object,
 ) -> tuple[int, ...]:
     """Check :func:`audit_dataset`'s computation settings before any work; returns the sorted distinct k values."""
-    k_values = tuple(sorted(set(check_int(k, "k_values", minimum=1, maximum=12) for k in k_values)))
+    k_values = tuple(sorted({check_int(k, "k_values", minimum=1, maximum=12) for k in k_values}))
     check_int(len(k_values), "the number of k_values", minimum=1)
     check_int(baseline_max_per_class, "baseline_max_per_class", minimum=2)
     check_int(folds, "folds", minimum=2)
@@ -175,7 +176,7 @@ def run_audit(
     motif_db: str | PathLike | None = None,
     adapters: str | PathLike | None = None,
     force: bool = False,
-    **options,  # noqa: ANN003 - audit_dataset's keyword options, passed on unchanged
+    **options: Any,
 ) -> AuditResult:
     """Read the inputs, audit them and write the audit to ``out``: what ``seqsal audit`` does.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+
 def fisher_two_sided(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> np.ndarray:
     """Vectorised two-sided Fisher exact p values for ``a`` of ``n_a`` against ``b`` of ``n_b``.
 
