@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import sys
@@ -129,6 +130,37 @@ def stdin_as_file() -> Iterator[Path]:
             shutil.copyfileobj(sys.stdin.buffer, handle)
         check(path.stat().st_size > 0, "standard input is empty; pipe a FASTA file in, or give its path")
         yield path
+
+
+_COORDINATES = re.compile(
+    r"(?:^|::|[|\s])(?P<chrom>[A-Za-z0-9_.]+):(?P<start>\d[\d,]*)-(?P<end>\d[\d,]*)"
+    r"(?:\((?P<paren>[+.-])\)|:(?P<colon>[+.-]))?$"
+)
+
+
+def parse_coordinates(header: str) -> tuple[str, int, int, str | None] | None:
+    """Genomic coordinates at the end of a FASTA id or header, or ``None`` when it carries none.
+
+    Accepts ``chr1:100-200``, ``chr1:100-200(+)`` (``bedtools getfasta -s``),
+    ``chr1:100-200:+`` and a name in front (``peak7::chr1:100-200``,
+    ``peak7 chr1:100-200``); thousands separators are dropped.  Positions
+    are returned as written (getfasta writes 0-based, end-exclusive ones).
+
+    Returns
+    -------
+    tuple or None
+        ``(chrom, start, end, strand)``; ``strand`` is ``"+"``, ``"-"`` or
+        ``None`` when not given (or ``.``).  ``None`` when the header has no
+        coordinates or ``end <= start``.
+    """
+    match = _COORDINATES.search(header.strip())
+    if match is None:
+        return None
+    start, end = int(match["start"].replace(",", "")), int(match["end"].replace(",", ""))
+    if end <= start:
+        return None
+    strand = match["paren"] or match["colon"]
+    return match["chrom"], start, end, strand if strand in ("+", "-") else None
 
 
 def read_fasta(path: PathLike) -> list[Record]:

@@ -16,24 +16,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import seqsal.audit.core as audit
-from seqsal.audit.core import (
-    AuditData,
-    AuditThresholds,
-    audit_dataset,
-    check_baselines,
-    check_composition,
-    check_leakage,
-    check_model,
-    conserved_element,
-    distinct_elements,
-    find_adapter_hits,
-    fisher_two_sided,
-    flagged_artifacts,
-    match_kmers,
-    profile_dataset,
-    write_audit,
-)
+import seqsal.audit.data as audit_data
+from seqsal.audit import AuditThresholds, audit_dataset, write_audit
+from seqsal.audit.adapters import find_adapter_hits
+from seqsal.audit.baselines import check_baselines
+from seqsal.audit.composition import check_composition
+from seqsal.audit.data import AuditData
+from seqsal.audit.enrichment import conserved_element, distinct_elements, match_kmers
+from seqsal.audit.leakage import check_leakage
+from seqsal.audit.model_check import check_model, flagged_artifacts
+from seqsal.audit.profile import profile_dataset
+from seqsal.audit.sketch import near_duplicate_pairs
+from seqsal.audit.stats import fisher_two_sided
 from seqsal.cli import main
 from seqsal.encoding import reverse_complement
 from seqsal.errors import SeqsalError
@@ -77,7 +71,7 @@ def with_planted_adapter(dataset, fraction=0.02, seed=SEED):
 
 def test_clean_simulated_dataset_has_no_flags_while_motif_kmers_are_enriched(simulated):
     result = audit_dataset(as_data(simulated))
-    assert [finding.item for finding in result.flags] == []
+    assert [finding.item for finding in result.flags] == [] and result.untold == []
     kmers = result.checks[1].tables["kmers"]
     strong = kmers[(kmers["q"] < 0.01) & (kmers["log2_odds_ratio"] >= 2)]
     gata = strong[strong["annotation"].str.upper().str.contains("GATA")]
@@ -92,9 +86,11 @@ def test_adapters_planted_into_two_percent_of_positives_are_flagged_with_their_i
     assert flagged <= {ADAPTER_NAME, "k-mers, k = 4-8"}  # nothing else trips
     adapters = result.checks[0]
     row = adapters.tables["adapters"].set_index("item").loc[ADAPTER_NAME]
-    assert (row["pos_sequences"], row["neg_sequences"]) == (len(planted), 0)
+    # every planted record, plus the odd chance 12-13 bp partial match (about 0.2% of random records)
+    assert len(planted) <= row["pos_sequences"] <= len(planted) + 5 and row["neg_sequences"] <= 5
     hits = adapters.tables["artifact_hits"]
-    assert set(hits.loc[hits["adapter"] == ADAPTER_NAME, "id"]) == planted
+    whole = hits[(hits["adapter"] == ADAPTER_NAME) & (hits["kind"] == "whole")]
+    assert set(whole["id"]) == planted and (whole["mismatches"] == 0).all()
     # the k-mer check finds the same artifact without being told it: one long element, no known motif
     kmers = result.checks[1].tables["kmers"]
     elements = distinct_elements(kmers.loc[kmers["flag"], "element"])
@@ -201,7 +197,7 @@ def test_kmer_counts_match_brute_force_and_do_not_depend_on_batching(monkeypatch
     data = AuditData.from_records([r for r, label in zip(records, labels) if label],
                                   [r for r, label in zip(records, labels) if not label])
     profile = profile_dataset(data, (3, 5))
-    monkeypatch.setattr(audit, "_BATCH_CELLS", 64)
+    monkeypatch.setattr(audit_data, "BATCH_CELLS", 64)
     small_batches = profile_dataset(data, (3, 5))
     ordered = [s for s, l in zip(sequences, labels) if l] + [s for s, l in zip(sequences, labels) if not l]
     ordered_labels = [1] * sum(labels) + [0] * (len(labels) - sum(labels))
@@ -224,23 +220,26 @@ def test_adapter_search_finds_every_kind_on_both_strands_and_never_across_record
     background = ["".join(rng.choice(list("AC"), size=80)) for _ in range(6)]  # no G/T: no chance hits
     one_off = ADAPTER[:10] + ("C" if ADAPTER[10] != "C" else "A") + ADAPTER[11:]
     sequences = [
-        plant(background[0], ADAPTER, 20),  # exact, plus strand
-        plant(background[1], reverse_complement(one_off), 5),  # one mismatch, minus strand
-        background[2][:70] + ADAPTER[:10],  # read-through into the 3' end
-        reverse_complement(ADAPTER[:12]) + background[3][:68],  # read-through, minus strand
-        background[4][:70] + ADAPTER[:16],  # split across two records: must not count
+        plant(background[0], ADAPTER, 20),  # whole, plus strand
+        plant(background[1], reverse_complement(one_off), 5),  # whole with one mismatch, minus strand
+        background[2][:70] + ADAPTER[:10],  # read-through into the 3' end: shorter than min_length
+        reverse_complement(ADAPTER[:12]) + background[3][:68],  # 12 bp at the 5' end, minus strand
+        background[4][:70] + ADAPTER[:16],  # the next record holds the rest: two partial hits, never one whole
         ADAPTER[16:] + background[5][:60] + "GGGGCGGGGGGG",  # poly-G with one mismatch: a GC box, no hit
     ]
     data = AuditData.from_records([Record(f"s{i}", s) for i, s in enumerate(sequences)],
                                   [Record("neg", "ACGT" * 10)])
     hits = find_adapter_hits(data, {ADAPTER_NAME: ADAPTER, "polyG": "G" * 12})
-    found = {(row.row, row.strand, row.kind, row.start, row.end) for row in hits.itertuples()}
+    found = {tuple(row) for row in hits[["row", "strand", "kind", "position", "start", "end", "adapter_start",
+                                         "adapter_end", "mismatches"]].itertuples(index=False)}
+    n = len(ADAPTER)
     assert found == {
-        (0, "+", "exact", 20, 20 + len(ADAPTER)),
-        (1, "-", "1 mismatch", 5, 5 + len(ADAPTER)),
-        (2, "+", "read-through", 70, 80),
-        (3, "-", "read-through", 0, 12),
-        (4, "+", "read-through", 70, 86),  # the 16 bases at its end are read-through, not a whole adapter
+        (0, "+", "whole", "internal", 20, 20 + n, 0, n, 0),
+        (1, "-", "whole", "internal", 5, 5 + n, 0, n, 1),
+        (2, "+", "read-through", "3'", 70, 80, 0, 10, 0),
+        (3, "-", "partial", "5'", 0, 12, 0, 12, 0),
+        (4, "+", "partial", "3'", 70, 86, 0, 16, 0),
+        (5, "+", "partial", "5'", 0, n - 16, 16, n, 0),
     }
 
 
@@ -374,7 +373,7 @@ def test_sketch_jaccard_estimates_track_exact_jaccard():
         variants[n_edits] = "".join(letters)
     data = AuditData.from_records([Record(str(k), s) for k, s in variants.items()], [Record("n", "ACGT" * 10)])
     profile = profile_dataset(data, (8,))
-    pairs = audit.near_duplicate_pairs(profile.sketches, profile.sketch_kmers >= 64, threshold=0.0)
+    pairs = near_duplicate_pairs(profile.sketches, profile.sketch_kmers >= 64, threshold=0.0)
 
     def kmer_set(sequence):
         return {min(sequence[i : i + 8], reverse_complement(sequence[i : i + 8])) for i in range(len(sequence) - 7)}
@@ -385,3 +384,165 @@ def test_sketch_jaccard_estimates_track_exact_jaccard():
             sa, sb = kmer_set(data.sequences[a]), kmer_set(data.sequences[b])
             assert abs(estimates[(a, b)] - len(sa & sb) / len(sa | sb)) < 0.2
     assert (0, 1) in estimates and estimates[(0, 1)] >= 0.8  # two substitutions in 249 bp
+
+
+# --------------------------------------------------------------------------- issue 19: partial adapters, flanks, overlap
+
+
+def planted_set(piece, position, n=1000, length=200, fraction=0.02, seed=13, flanks=("", "")):
+    """``n`` random positives and negatives; ``piece`` planted at ``position`` (5', internal, 3') in ``fraction``
+    of the positives; every record wrapped in ``flanks``."""
+    rng = np.random.default_rng(seed)
+    positives = random_sequences(n, length, seed=seed)
+    negatives = random_sequences(n, length, seed=seed + 1)
+    chosen = rng.choice(n, round(fraction * n), replace=False)
+    for i in chosen:
+        start = {"5'": 0, "3'": length - len(piece)}.get(position, int(rng.integers(1, length - len(piece))))
+        positives[i] = plant(positives[i], piece, start)
+    left, right = flanks
+    data = AuditData.from_records([Record(f"p{i}", left + s + right) for i, s in enumerate(positives)],
+                                  [Record(f"n{i}", left + s + right) for i, s in enumerate(negatives)])
+    return data, {f"p{i}" for i in chosen}
+
+
+def mutate(piece, count):
+    """``piece`` with ``count`` substitutions, spread over its inner bases."""
+    letters = list(piece)
+    for j in range(count):
+        position = (j + 1) * len(piece) // (count + 1)
+        letters[position] = "ACGT"[("ACGT".index(letters[position]) + 1) % 4]
+    return "".join(letters)
+
+
+@pytest.mark.parametrize("length, start, strand, position, mismatches, fraction", [
+    (12, 14, "+", "5'", 0, 0.02),
+    (12, 20, "-", "3'", 0, 0.01),
+    (16, 10, "-", "internal", 1, 0.02),
+    (21, 0, "+", "internal", 0, 0.02),  # the held-out case: the first 21 bp, anywhere
+    (21, 0, "-", "internal", 1, 0.01),
+    (26, 7, "+", "3'", 2, 0.02),
+    (33, 0, "-", "5'", 2, 0.01),
+    (33, 0, "+", "internal", 0, 0.01),
+])
+def test_planted_partial_adapters_are_flagged_and_named(length, start, strand, position, mismatches, fraction):
+    piece = mutate(ADAPTER[start : start + length], mismatches)
+    piece = piece if strand == "+" else reverse_complement(piece)
+    data, planted = planted_set(piece, position, n=round(20 / fraction), fraction=fraction)  # 20 planted records
+    result = audit_check_adapters(data)
+    flagged = {finding.item for finding in result.findings if finding.flag}
+    assert flagged == {ADAPTER_NAME}
+    hits = result.tables["artifact_hits"]
+    mine = hits[hits["id"].isin(planted) & (hits["adapter"] == ADAPTER_NAME)]
+    assert set(mine["id"]) == planted
+    assert (mine["strand"] == strand).all() and (mine["position"] == position).all()
+    # the stretch covers the planted piece; a matching random base next to it may extend it a little
+    assert (mine["adapter_start"] <= start).all() and (mine["adapter_end"] >= start + length).all()
+    assert ((mine["end"] - mine["start"]) - length).between(0, 6).all()
+    assert (mine["mismatches"] == mismatches).all()
+    finding = next(f for f in result.findings if f.item == ADAPTER_NAME)
+    assert "within its positions" in finding.message and strand in finding.message
+
+
+def audit_check_adapters(data):
+    from seqsal.audit.adapters import check_adapters
+
+    return check_adapters(data, AuditThresholds(), load_adapters())
+
+
+def test_clean_random_set_has_no_adapter_flag():
+    data, _ = planted_set("", "internal", fraction=0)
+    result = audit_check_adapters(data)
+    assert not result.flagged
+    adapters = result.tables["adapters"].set_index("item")
+    assert adapters["pos_rate"].max() < 0.01 and adapters["neg_rate"].max() < 0.01  # chance hits are rare
+
+
+def test_enriched_element_is_named_as_the_adapter_it_matches():
+    """The held-out failure: 21 bp of TruSeq read 1 was called 'AGACGTGTGCTCTTCCGATCT (no known motif)'."""
+    from seqsal.audit.enrichment import check_kmers
+
+    data, _ = planted_set(ADAPTER[:21], "internal", n=1500, fraction=0.02)
+    result = check_kmers(data, AuditThresholds(), MotifDatabase.default().get_many(["GATA1", "CTCF"]),
+                         k_values=(8,), adapters=load_adapters())
+    assert result.flagged
+    message = result.findings[0].message
+    assert f"matches {ADAPTER_NAME} positions 1-21" in message and "0 mismatches" in message
+    assert "no known adapter or motif" not in message
+
+
+def test_shared_library_flanks_are_reported_once_and_raise_no_class_flag():
+    left = ADAPTER[:20] + "TTGACA"  # a 5' primer site that holds a partial adapter
+    right = "GGTACCTCTAGACTCGAG"
+    data, _ = planted_set("", "internal", n=300, fraction=0, flanks=(left, right))
+    result = audit_dataset(data, k_values=(6, 8), baseline_max_per_class=200, folds=2)
+    assert [finding.item for finding in result.flags] == []
+    flanks = {check.name: check for check in result.checks}["flanks"]
+    table = flanks.tables["flanks"].set_index("end")
+    assert table.loc["5'", "sequence"].startswith(left) and table.loc["3'", "sequence"].endswith(right)
+    assert table.loc["5'", "adapter_match"].startswith(f"matches {ADAPTER_NAME} positions 1-2")
+    adapters = {check.name: check for check in result.checks}["adapters"].tables["adapters"].set_index("item")
+    assert adapters.loc[ADAPTER_NAME, "pos_sequences"] < 10  # the flank's copy is not counted in every record
+
+
+def test_parse_coordinates_reads_the_usual_header_forms():
+    from seqsal.io import parse_coordinates
+
+    assert parse_coordinates("chr1:100-200") == ("chr1", 100, 200, None)
+    assert parse_coordinates("chr1:100-200(+)") == ("chr1", 100, 200, "+")
+    assert parse_coordinates("chr1:100-200:-") == ("chr1", 100, 200, "-")
+    assert parse_coordinates("peak7::chrX:1,000-2,000") == ("chrX", 1000, 2000, None)
+    for header in ("syn000037", "chr1:200-100", "chr1:100", "chr1:100-200x"):
+        assert parse_coordinates(header) is None
+
+
+def test_genomic_overlap_across_splits_and_classes_is_flagged():
+    sequences = random_sequences(6, 100, seed=4)
+    positives = [Record("chr1:1000-1100", sequences[0]), Record("chr1:5000-5100(+)", sequences[1]),
+                 Record("chr2:300-400", sequences[2])]
+    negatives = [Record("chr1:1050-1150", sequences[3]), Record("chr2:900-1000", sequences[4]),
+                 Record("chr1:5090-5190:-", sequences[5])]
+    splits = {"chr1:1000-1100": "train", "chr1:5000-5100(+)": "train", "chr2:300-400": "train",
+              "chr1:1050-1150": "train", "chr2:900-1000": "test", "chr1:5090-5190:-": "test"}
+    result = check_leakage(AuditData.from_records(positives, negatives, splits))
+    findings = {f.item: f for f in result.findings}
+    across_classes, across_splits = findings["genomic overlap across classes"], findings["genomic overlap across splits"]
+    assert across_classes.flag and across_classes.statistic == 4  # two pairs
+    assert across_splits.flag and across_splits.statistic == 2 and "chr1:5000-5100(+)" in across_splits.message
+    overlaps = result.tables["overlaps"]
+    pair = overlaps[(overlaps["across"] == "classes") & (overlaps["id_a"] == "chr1:1000-1100")]
+    assert pair["id_b"].tolist() == ["chr1:1050-1150"] and pair["overlap_bp"].tolist() == [50]
+    plain = check_leakage(AuditData.from_records([Record("a", sequences[0])], [Record("b", sequences[1])]))
+    assert {f.item: f for f in plain.findings}["genomic overlap"].status == "not applicable"
+
+
+# --------------------------------------------------------------------------- issue 16: model default, tiny sets
+
+
+def test_cli_tiny_set_says_it_has_too_few_records_to_tell(tmp_path, capsys):
+    sequences = random_sequences(17, 120, seed=9)
+    write_fasta(tmp_path / "pos.fa", [Record(f"p{i}", s) for i, s in enumerate(sequences[:14])])
+    write_fasta(tmp_path / "neg.fa", [Record(f"n{i}", s) for i, s in enumerate(sequences[14:])])
+    status, err = run(capsys, "audit", "--pos", tmp_path / "pos.fa", "--neg", tmp_path / "neg.fa", "--out",
+                      tmp_path / "out", "--k", "6", "--quiet")
+    assert status == 0, err
+    assert "too few records to tell" in err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert {"Adapters and artifacts", "Enriched k-mers", "Composition"} <= set(summary["checks_without_verdict"])
+    assert summary["dataset"]["minimum_class_size"]["adapters"] > 3
+    adapters = summary["checks"]["adapters"]["findings"][0]
+    assert adapters["status"] == "too few records" and adapters["message"].startswith("Too few records to tell")
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "could not tell" in html and "Minimum sample size" in html
+    assert "none of the checks below found a way" not in html.lower()
+
+
+def test_cli_model_default_runs_the_model_check(small_files, capsys):
+    status, err = run(capsys, "audit", "--pos", small_files / "pos.fa", "--neg", small_files / "neg.fa",
+                      "--out", small_files / "with_model", "--model", "default", "--k", "8", "--baseline-max", 100,
+                      "--folds", 2, "--model-max", 16, "--quiet", "--device", "cpu")
+    assert status == 0, err
+    summary = json.loads((small_files / "with_model" / "summary.json").read_text())
+    assert summary["settings"]["model"] == "default" and "model" in summary["checks"]
+    manifest = json.loads((small_files / "with_model" / "manifest.json").read_text())
+    assert manifest["complete"] and manifest["inputs"]["model"] == {"path": "default"}
+    assert manifest["command"][:2] == ["seqsal", "audit"]

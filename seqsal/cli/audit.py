@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-
 
 from seqsal.cli import options
-from seqsal.errors import check
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -26,12 +23,20 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--model", default=None, help="trained seqsal model file ('default' = bundled model)")
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
     parser.add_argument("--adapters", default=None, help="FASTA of adapters (default: bundled Illumina/Nextera)")
-    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    options.add_output(parser)
     parser.add_argument("--fail-on-flag", action="store_true", help="exit with status 1 when anything is flagged")
-    limits = parser.add_argument_group("flag thresholds (see AuditThresholds in seqsal/audit.py for the reasons)")
+    limits = parser.add_argument_group("flag thresholds (see AuditThresholds in seqsal/audit/findings.py for the reasons)")
     limits.add_argument("--fdr", type=float, default=0.01, help="largest q value that counts (default 0.01)")
     limits.add_argument("--adapter-ratio", type=float, default=2.0,
                         help="per-class rate ratio of adapter/homopolymer hits (default 2)")
+    limits.add_argument("--adapter-min-length", type=int, default=12,
+                        help="shortest stretch matching part of an adapter that counts as a hit (default 12)")
+    limits.add_argument("--adapter-mismatch-rate", type=float, default=0.1,
+                        help="largest share of mismatches in an adapter hit (default 0.1)")
+    limits.add_argument("--flank-share", type=float, default=0.95,
+                        help="share of records sharing a prefix/suffix for it to be a library flank (default 0.95)")
+    limits.add_argument("--flank-length", type=int, default=8,
+                        help="shortest library flank reported and left out of the class tests (default 8)")
     limits.add_argument("--homopolymer", type=int, default=10, help="shortest homopolymer run counted (default 10)")
     limits.add_argument("--kmer-log2-odds", type=float, default=2.0,
                         help="smallest |log2 odds ratio| of an enriched k-mer (default 2)")
@@ -67,42 +72,25 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from seqsal import io
-    from seqsal.audit.core import AuditThresholds, audit_dataset, load_dataset, write_audit
-    from seqsal.models import load_model
-    from seqsal.motifs import MotifDatabase, load_adapters
+    from seqsal.audit.findings import AuditThresholds
+    from seqsal.audit.run import run_audit
 
     thresholds = AuditThresholds(
-        fdr=args.fdr, adapter_ratio=args.adapter_ratio, homopolymer_length=args.homopolymer,
+        fdr=args.fdr, adapter_ratio=args.adapter_ratio, adapter_min_length=args.adapter_min_length,
+        adapter_mismatch_rate=args.adapter_mismatch_rate, flank_min_share=args.flank_share,
+        flank_min_length=args.flank_length, homopolymer_length=args.homopolymer,
         kmer_log2_odds=args.kmer_log2_odds, kmer_min_fraction=args.kmer_min_fraction,
         motif_match=args.motif_match, artifact_min_length=args.artifact_length, ks_statistic=args.ks_d,
         baseline_auroc=args.baseline_auroc, near_duplicate_jaccard=args.near_duplicate,
         max_duplicate_fraction=args.max_duplicate_fraction, attribution_enrichment=args.attribution_enrichment,
         prediction_change=args.prediction_change,
     )
-    check(all(1 <= k <= 12 for k in args.k), f"--k values must lie in 1-12, got {','.join(map(str, args.k))}")
-    data = load_dataset(args.pos, args.neg, args.splits)
-    if args.model:
-        load_model(args.model, device=args.device)  # a bad model file stops here, before the long checks
-    motifs = MotifDatabase.from_file(args.motif_db) if args.motif_db else MotifDatabase.default()
-    adapters = load_adapters(args.adapters)
-    io.prepare_output_dir(args.out)  # refuse a foreign folder now, not after minutes of work
-    started = time.time()
-
-    def note(stage: str) -> None:
-        if not args.quiet:
-            print(f"audit: {stage} done ({time.time() - started:.0f} s)", file=sys.stderr)
-
-    result = audit_dataset(data, thresholds=thresholds, adapters=adapters, motifs=motifs, model=args.model,
-                           k_values=args.k, baseline_max_per_class=args.baseline_max, folds=args.folds,
-                           max_model_sequences=args.model_max, random_state=args.seed, device=args.device,
-                           progress=note)
-    inputs = {name: {"path": str(path), "sha256": io.file_sha256(path)}
-              for name, path in (("positives", args.pos), ("negatives", args.neg), ("splits", args.splits),
-                                 ("model", args.model), ("motif_db", args.motif_db), ("adapters", args.adapters))
-              if path}
-    folder = write_audit(result, args.out, {"inputs": inputs, "command": "seqsal " + " ".join(sys.argv[1:])})
+    result = run_audit(args.pos, args.neg, args.out, splits=args.splits, model=args.model, motif_db=args.motif_db,
+                       adapters=args.adapters, force=args.force, thresholds=thresholds, k_values=args.k,
+                       baseline_max_per_class=args.baseline_max, folds=args.folds, max_model_sequences=args.model_max,
+                       random_state=args.seed, device=args.device, progress=not args.quiet)
     flags = "; ".join(finding.item for finding in result.flags) or "none"
-    print(f"audited {data.class_sizes[1]} positives and {data.class_sizes[0]} negatives; flags: {flags}; "
-          f"wrote {folder}/ (report.html, summary.json, *.tsv)", file=sys.stderr)
+    untold = f"; too few records to tell or not run: {', '.join(result.untold)}" if result.untold else ""
+    print(f"audited {result.dataset['n_positive']} positives and {result.dataset['n_negative']} negatives; "
+          f"flags: {flags}{untold}; wrote {args.out}/ (report.html, summary.json, *.tsv)", file=sys.stderr)
     return 1 if result.flagged and args.fail_on_flag else 0
