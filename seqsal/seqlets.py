@@ -333,7 +333,7 @@ def call_seqlets(
     bases on each side of the site, so it is trimmed to its maximum-sum
     stretch (of ``sign * score``), the part whose every prefix and suffix
     adds to the seqlet's sign; (4) cores longer than ``max_length`` are split
-    where the ``w``-base sum is lowest (the gap between two sites) and each
+    at the base where the centred ``w``-base sum is lowest (the gap between two sites) and each
     part is trimmed again; (5) cores shorter than ``min_length``, or overlapping
     no significant window after a split, are dropped; (6) flanks are added.
 
@@ -448,13 +448,13 @@ def _cores(oriented: np.ndarray, start: int, end: int, settings: SeqletSettings)
         return []
     if length <= settings.max_length:
         return [(start, end)]
-    # Cut where the w-base sum centred on the boundary is lowest; each side keeps at least min_length bases.
+    # Cut at the base where the w-base sum centred on it is lowest (ties: the lowest base itself);
+    # each side keeps at least min_length bases.
     half = settings.window // 2
     cumulative = np.concatenate([[0.0], np.cumsum(oriented)])
-    cuts = np.arange(start + settings.min_length, end - settings.min_length + 1)
-    low = np.clip(cuts - half, start, end)
-    high = np.clip(cuts + half, start, end)
-    cut = int(cuts[np.argmin(cumulative[high] - cumulative[low])])
+    bases = np.arange(start + settings.min_length, end - settings.min_length + 1)
+    smoothed = cumulative[np.minimum(bases + half + 1, end)] - cumulative[np.maximum(bases - half, start)]
+    cut = int(bases[np.lexsort((oriented[bases], smoothed))[0]])
     return _cores(oriented, start, cut, settings) + _cores(oriented, cut, end, settings)
 
 
