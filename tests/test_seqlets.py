@@ -211,7 +211,7 @@ def test_summary_counts_motifs_records_and_positions():
 
 @pytest.mark.slow
 def test_seqlets_recover_planted_motifs_with_the_bundled_model():
-    """Held-out simulated positives: seqlets find planted motifs and name them; a random model finds few.
+    """Held-out simulated positives: seqlets find planted motifs and name them; a random model's do not.
 
     Measured by ``benchmarks/bench_seqlets.py`` (which holds the matching rule
     and the motif families); here on a smaller held-out set, grad x input only.
@@ -236,4 +236,6 @@ def test_seqlets_recover_planted_motifs_with_the_bundled_model():
     assert found["precision"] >= 0.8
     assert found["recall"] >= 0.6  # the issue's 0.85 is not reached at precision 0.8 (see the benchmark)
     assert found["annotation"] >= 0.8
-    assert chance["n_seqlets"] <= 0.5 * found["n_seqlets"]
+    # The random model has its own shuffled null, so it gets about the nominal rate of noise seqlets
+    # (not "far fewer" in number, see the benchmark); they land on planted motifs only by chance.
+    assert chance["recall"] <= 0.25 and chance["precision"] <= 0.4
