@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from seqsal.attribution import attribute, method_options
-from seqsal.attribution.ism import _fast_plan, ism_deltas
+from seqsal.attribution.ism import fast_plan, ism_deltas
 from seqsal.errors import SeqsalError
 from seqsal.models import EnhancerCNN, ModelConfig
 
