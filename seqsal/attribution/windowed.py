@@ -37,7 +37,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
-from torch.fx.passes.shape_prop import ShapeProp
 
 from seqsal.attribution.base import select_scalar
 from seqsal.attribution.graph import (
@@ -113,7 +112,7 @@ def plan(graph: fx.GraphModule, example: torch.Tensor) -> Plan | None:
     placeholders = [node for node in graph.graph.nodes if node.op == "placeholder"]
     if len(placeholders) != 1:
         return None
-    ShapeProp(graph).propagate(example)
+    _record_shapes(graph, example)
     trunk: dict[fx.Node, _Step] = {placeholders[0]: _Step(placeholders[0], "input", (), example.shape[2])}
     boundaries: dict[fx.Node, _Boundary] = {}
     head: list[fx.Node] = []
@@ -152,9 +151,18 @@ def plan(graph: fx.GraphModule, example: torch.Tensor) -> Plan | None:
     return Plan(graph, steps, tuple(boundaries.values()), tuple(head), frozenset(cached), output)
 
 
+def _record_shapes(graph: fx.GraphModule, example: torch.Tensor) -> None:
+    """Run ``example`` through the graph and note each tensor node's shape in ``node.meta["shape"]``."""
+    values: dict[fx.Node, Any] = {}
+    for node in graph.graph.nodes:
+        if node.op == "output":
+            break
+        values[node] = example if node.op == "placeholder" else evaluate(graph, node, values)
+        node.meta["shape"] = tuple(values[node].shape) if isinstance(values[node], torch.Tensor) else None
+
+
 def _shape(node: fx.Node) -> tuple[int, ...] | None:
-    meta = node.meta.get("tensor_meta")
-    return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
+    return node.meta.get("shape")
 
 
 def _trunk_step(graph: fx.GraphModule, node: fx.Node, sources: list[fx.Node]) -> _Step | None:
