@@ -1,9 +1,20 @@
-"""Attribution throughput of seqsal against Captum and tangermeme, in one run on one machine.
+"""Attribution throughput of seqsal against Captum and tangermeme on three model families, in one run.
 
-Model: the DeepSTARR architecture (249 bp; conv 256x7, 60x3, 60x5, 120x3 with BatchNorm,
-ReLU and max-pool 2; dense 256, 256; one output), random weights, eval mode, fed identical
-random one-hot tensors.  Each timing is the median of ``--repeats`` runs; ratios compare
-medians from this same run.  Writes a markdown table to ``benchmarks/results.md``.
+Families (random weights, eval mode, BatchNorm with randomised statistics, fed
+identical random one-hot tensors of 249 bp):
+
+* ``enhancer``: seqsal's own :class:`~seqsal.models.EnhancerCNN` with the default
+  (DeepSTARR) configuration;
+* ``deepstarr``: the same architecture as a user would write it, a plain
+  ``nn.Sequential`` (conv 256x7, 60x3, 60x5, 120x3 with BatchNorm, ReLU and
+  max-pool 2; Flatten; dense 256, 256; one output);
+* ``bpnet``: a BPNet-style model with its own ``forward``: Conv1d(4, 64, 21),
+  7 dilated residual convolutions (64 channels, kernel 3, dilation 2^i,
+  ``x = x + relu(conv(x))``), global average pooling, Linear.
+
+Within each family every round times each tool once, in turn (round-robin);
+each figure is the median over rounds.  Writes a markdown table to
+``benchmarks/results.md``.
 
     pip install -e '.[bench]'
     python benchmarks/bench_attribution.py [--threads 2] [--repeats 5]
@@ -20,9 +31,10 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from seqsal.attribution import attribute
-from seqsal.attribution.rewrite import attribution_copy
 from seqsal.models import EnhancerCNN, ModelConfig, predict
 
 BATCH = 128
@@ -46,10 +58,11 @@ def interleaved_medians(functions: list[tuple[Callable[[], object], int]]) -> li
     return [statistics.median(measured) for measured in times]
 
 
-def batched(function: Callable[[torch.Tensor], object], X: torch.Tensor) -> Callable[[], None]:
+def batched(function: Callable[[torch.Tensor], object], X: torch.Tensor, grad: bool = True) -> Callable[[], None]:
     def run() -> None:
-        for start in range(0, len(X), BATCH):
-            function(X[start : start + BATCH])
+        with torch.set_grad_enabled(grad):
+            for start in range(0, len(X), BATCH):
+                function(X[start : start + BATCH])
     return run
 
 
@@ -58,31 +71,86 @@ def random_onehot(n: int, length: int, seed: int = 0) -> np.ndarray:
     return np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=(n, length))].transpose(0, 2, 1).copy()
 
 
+class BPNetStyle(nn.Module):
+    """Wide first convolution, dilated residual convolutions, global average pooling, linear head."""
+
+    def __init__(self, channels: int = 64, layers: int = 7) -> None:
+        super().__init__()
+        self.first = nn.Conv1d(4, channels, 21, padding=10)
+        self.dilated = nn.ModuleList(nn.Conv1d(channels, channels, 3, padding=2**i, dilation=2**i)
+                                     for i in range(1, layers + 1))
+        self.head = nn.Linear(channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.first(x))
+        for conv in self.dilated:
+            x = x + F.relu(conv(x))
+        return self.head(x.mean(dim=2))
+
+
+def deepstarr_sequential(length: int = 249) -> nn.Sequential:
+    """DeepSTARR written as a user would: one ``nn.Sequential``, ``padding=k//2``."""
+    layers: list[nn.Module] = []
+    channels = 4
+    for out, kernel in zip((256, 60, 60, 120), (7, 3, 5, 3)):
+        layers += [nn.Conv1d(channels, out, kernel, padding=kernel // 2), nn.BatchNorm1d(out), nn.ReLU(),
+                   nn.MaxPool1d(2)]
+        channels, length = out, length // 2
+    layers += [nn.Flatten(), nn.Linear(channels * length, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.4),
+               nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.4), nn.Linear(256, 1)]
+    return nn.Sequential(*layers)
+
+
+def families() -> dict[str, nn.Module]:
+    """The three benchmarked models, with randomised BatchNorm statistics, in eval mode."""
+    torch.manual_seed(0)
+    models = {"enhancer": EnhancerCNN(ModelConfig()), "deepstarr": deepstarr_sequential(), "bpnet": BPNetStyle()}
+    generator = torch.Generator().manual_seed(0)
+    for model in models.values():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm1d):
+                module.running_mean.copy_(torch.rand(module.num_features, generator=generator) - 0.5)
+                module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+        model.eval()
+    return models
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--n", type=int, default=512, help="sequences for gradient methods")
-    parser.add_argument("--n-ig", type=int, default=64, help="sequences for Integrated Gradients")
-    parser.add_argument("--n-ism", type=int, default=16, help="sequences for ISM")
+    parser.add_argument("--n", type=int, default=256, help="sequences for gradient methods")
+    parser.add_argument("--n-ig", type=int, default=16, help="sequences for Integrated Gradients")
+    parser.add_argument("--n-ism", type=int, default=4, help="sequences for ISM")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.md")))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    from captum.attr import InputXGradient
 
+    X = random_onehot(args.n, 249)
+    results = {}
+    for family, model in families().items():
+        print(f"--- {family}", flush=True)
+        rows = measure(model, X, args)
+        agreement = relative_difference(
+            attribute(model, X[:BATCH], "grad_x_input", batch_size=BATCH),
+            InputXGradient(model).attribute(torch.from_numpy(X[:BATCH]), target=0).detach().numpy())
+        results[family] = (rows, agreement)
+    write_table(results, args)
+
+
+def measure(model: nn.Module, X: np.ndarray, args: argparse.Namespace) -> list[tuple[str, str, float, int]]:
+    """``(method, tool, median seconds, sequences)`` for every tool on one model, timed round-robin."""
     from captum.attr import InputXGradient, IntegratedGradients, Saliency
     from tangermeme.saliency import saliency as tm_saliency
     from tangermeme.saturation_mutagenesis import saturation_mutagenesis as tm_ism
 
-    model = EnhancerCNN(ModelConfig()).eval()
-    X = random_onehot(args.n, 249)
     x = torch.from_numpy(X)
     X_ig, X_ism = X[: args.n_ig], X[: args.n_ism]
     x_ig = torch.from_numpy(X_ig)
-    fast = attribution_copy(model)
     tasks = [  # (method, tool, function, n sequences, repeats)
-        ("forward", "model", lambda: predict(model, X, batch_size=BATCH), args.n, args.repeats),
-        ("forward", "rewritten", lambda: predict(fast, X, batch_size=BATCH), args.n, args.repeats),
+        ("forward", "plain", batched(lambda b: model(b), x, grad=False), args.n, args.repeats),
+        ("forward", "seqsal", lambda: predict(model, X, batch_size=BATCH), args.n, args.repeats),
         ("saliency", "seqsal", lambda: attribute(model, X, "saliency", hypothetical=True, batch_size=BATCH),
          args.n, args.repeats),
         ("saliency", "captum", batched(lambda b: Saliency(model).attribute(b, target=0, abs=True), x), args.n,
@@ -108,11 +176,7 @@ def main() -> None:
     rows.append(("saliency", "tangermeme", *next(r for r in rows if r[:2] == ("grad_x_input", "tangermeme"))[2:]))
     for method, tool, elapsed, n in rows:
         print(f"{method:22s} {tool:11s} {n / elapsed:10.1f} seq/s", flush=True)
-    agreement = relative_difference(
-        attribute(model, X[:BATCH], "grad_x_input", batch_size=BATCH),
-        InputXGradient(model).attribute(x[:BATCH], target=0).detach().numpy())
-
-    write_table(rows, args, agreement)
+    return rows
 
 
 def relative_difference(ours: np.ndarray, reference: np.ndarray) -> float:
@@ -120,41 +184,43 @@ def relative_difference(ours: np.ndarray, reference: np.ndarray) -> float:
     return float(np.abs(ours - reference).max() / np.abs(reference).max())
 
 
-def write_table(rows: list[tuple[str, str, float, int]], args: argparse.Namespace, agreement: float) -> None:
-    speed = {(m, t): n / s for m, t, s, n in rows}
-    plain, rewritten = speed[("forward", "model")], speed[("forward", "rewritten")]
+def write_table(results: dict[str, tuple[list[tuple[str, str, float, int]], float]],
+                args: argparse.Namespace) -> None:
     lines = [
         "# Attribution throughput",
         "",
-        f"DeepSTARR architecture, random weights, eval mode; batch {BATCH}; {args.threads} threads; "
-        f"median of {args.repeats} rounds (IG, ISM: 3; tangermeme ISM: 1), the tools timed in turn within each "
-        f"round. {platform.processor() or platform.machine()}, torch {torch.__version__}. Produced by "
-        "`python benchmarks/bench_attribution.py`.",
+        f"Three model families (see `benchmarks/bench_attribution.py`), random weights, eval mode, 249 bp; "
+        f"batch {BATCH}; {args.threads} threads; median of {args.repeats} rounds (IG, ISM: 3; tangermeme ISM: 1), "
+        f"the tools timed in turn within each round. {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}. Produced by `python benchmarks/bench_attribution.py "
+        f"--threads {args.threads} --repeats {args.repeats} --n {args.n} --n-ig {args.n_ig} --n-ism {args.n_ism}`.",
         "",
-        f"Forward pass (`seqsal.predict`): {plain:.1f} seq/s with the model as given, {rewritten:.1f} seq/s with "
-        "the rewritten copy the gradient methods run (BatchNorm folded, max-pool before activation, "
-        "channels-last convolutions).",
+        "`forward`: `plain` is the model as given under `no_grad`, `seqsal` is `seqsal.models.predict` (the "
+        "rewritten copy). `time / forward` is a method's time per sequence over the plain forward's.",
         "",
-        "| method | seqsal seq/s | captum seq/s | tangermeme seq/s | vs captum | vs tangermeme "
-        "| time / forward | time / rewritten forward |",
+        "| family | method | seqsal seq/s | captum seq/s | tangermeme seq/s | vs captum | vs tangermeme "
+        "| time / forward |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for method in dict.fromkeys(m for m, _, _, _ in rows if m != "forward"):
-        ours = speed.get((method, "seqsal"))
-        captum = speed.get((method, "captum"))
-        tangermeme = speed.get((method, "tangermeme"))
-        lines.append("| " + " | ".join([
-            method,
-            f"{ours:.1f}",
-            f"{captum:.1f}" if captum else "",
-            f"{tangermeme:.1f}" if tangermeme else "",
-            f"{ours / captum:.2f}x" if captum else "",
-            f"{ours / tangermeme:.2f}x" if tangermeme else "",
-            f"{plain / ours:.2f}",
-            f"{rewritten / ours:.2f}",
-        ]) + " |")
-    lines += ["", f"grad_x_input agrees with Captum InputXGradient on the first {BATCH} sequences to "
-                  f"{agreement:.1e} of the largest attribution."]
+    for family, (rows, agreement) in results.items():
+        speed = {(m, t): n / s for m, t, s, n in rows}
+        plain = speed[("forward", "plain")]
+        for method in dict.fromkeys(m for m, _, _, _ in rows):
+            ours = speed.get((method, "seqsal"))
+            captum = speed.get((method, "captum"))
+            tangermeme = speed.get((method, "tangermeme"))
+            lines.append("| " + " | ".join([
+                family,
+                method,
+                f"{ours:.1f}",
+                f"{captum:.1f}" if captum else "",
+                f"{tangermeme:.1f}" if tangermeme else "",
+                f"{ours / captum:.2f}x" if captum else "",
+                f"{ours / tangermeme:.2f}x" if tangermeme else "",
+                f"{plain / ours:.2f}",
+            ]) + " |")
+    lines += [""] + [f"{family}: grad_x_input agrees with Captum InputXGradient on the first {BATCH} sequences to "
+                     f"{agreement:.1e} of the largest attribution." for family, (_, agreement) in results.items()]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

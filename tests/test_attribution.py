@@ -3,7 +3,7 @@ import pytest
 import torch
 from captum.attr import InputXGradient, Saliency
 
-from seqsal.attribution import attribute, correct_gradient, per_position
+from seqsal.attribution import attribute, correct_gradient, method_options, per_position
 from seqsal.errors import SeqsalError
 
 
@@ -99,3 +99,18 @@ def test_probability_attributions_survive_saturation_beyond_float32():
     derivative = np.exp(-20.0) / (1 + np.exp(-20.0)) ** 2
     np.testing.assert_allclose(probability_map, logit_map * derivative, rtol=1e-5)
     assert probability_map.max() > 0
+
+
+@pytest.mark.parametrize("method", ["grad_x_input", "saliency", "integrated_gradients"])
+def test_predictions_come_back_with_the_scores(method, onehot_batch):
+    from tests.families import bpnet_like
+
+    model = bpnet_like(outputs=2)
+    options = {"steps": 4} if method == "integrated_gradients" else {}
+    scores, logits = attribute(model, onehot_batch, method, 1, return_predictions=True, batch_size=5, **options)
+    np.testing.assert_array_equal(scores, attribute(model, onehot_batch, method, 1, batch_size=5, **options))
+    with torch.no_grad():
+        expected = model(torch.from_numpy(onehot_batch)).numpy()
+    assert logits.shape == (16, 2) and logits.dtype == np.float32
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    assert "return_predictions" not in method_options(method)

@@ -4,9 +4,10 @@ import torch
 from torch import nn
 
 from seqsal.attribution import attribute, method_options
-from seqsal.attribution.ism import _fast_plan, ism_deltas
+from seqsal.attribution.ism import fast_plan, ism_deltas
 from seqsal.errors import SeqsalError
 from seqsal.models import EnhancerCNN, ModelConfig
+from tests.families import bpnet_like, data_dependent, deepstarr_like, even_same, non_local
 
 # Even kernels with padding="same" make torch warn about an internal padded copy; that is the model's business.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -73,15 +74,66 @@ CONFIGS = {
 }
 
 
+def assert_matches(ours: np.ndarray, expected: np.ndarray) -> None:
+    """Equal to 1e-5 of the largest effect, and not a comparison between near-zero arrays."""
+    assert np.abs(expected).max() > 0.03
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
+def _has_plan(model, length) -> bool:
+    return fast_plan(model, _sequences(1, length), torch.device("cpu")) is not None
+
+
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_fast_path_matches_running_every_mutant(name):
     model = _model(**CONFIGS[name])
-    assert _fast_plan(model) is not None  # the windowed path is the one under test
+    assert _has_plan(model, model.config.input_length)  # the windowed path is the one under test
     X = _sequences(4, model.config.input_length)
-    expected = _brute_force_loop(model, X)
-    ours = ism_deltas(model, X, batch_size=3)
-    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=0)  # the issue asks for 1e-4
-    assert np.abs(expected).max() > 0.03  # not a comparison between near-zero arrays
+    assert_matches(ism_deltas(model, X, batch_size=3), _brute_force_loop(model, X))
+
+
+# Models that are not seqsal's class, with their input length and the target to explain.
+FAMILIES = {
+    "deepstarr-sequential": (lambda: deepstarr_like(41), 41, 0),
+    "bpnet-residual-gap": (lambda: bpnet_like(outputs=2), 40, 1),
+    "bpnet-wide-first": (lambda: bpnet_like(first_kernel=12, layers=2), 33, 0),
+    "even-same-concat-pool": (even_same, 40, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_fast_path_on_models_that_are_not_seqsals(name):
+    build, length, target = FAMILIES[name]
+    model = build()
+    assert _has_plan(model, length)
+    X = _sequences(3, length)
+    assert_matches(ism_deltas(model, X, target=target, batch_size=2), _brute_force_loop(model, X, target=target))
+
+
+def test_max_over_length_and_valid_convolutions():
+    class MaxHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv1d(4, 6, 5), nn.Conv1d(6, 5, 3, dilation=2)  # each shrinks the length
+            self.head = nn.Linear(10, 1)
+
+        def forward(self, x):
+            hidden = self.b(torch.relu(self.a(x)))
+            return self.head(torch.cat([hidden.amax(dim=2), hidden.sum(dim=-1) / 10], dim=1))
+
+    torch.manual_seed(3)
+    model = MaxHead().eval()
+    assert _has_plan(model, 30)
+    X = _sequences(3, 30)
+    assert_matches(ism_deltas(model, X, batch_size=2), _brute_force_loop(model, X))
+
+
+@pytest.mark.parametrize("model", [data_dependent(), non_local("attention"), non_local("gate")],
+                         ids=["untraceable", "attention", "global-gate"])
+def test_untraceable_and_non_local_models_fall_back_to_brute_force(model):
+    assert not _has_plan(model, 24)
+    X = _sequences(3, 24)
+    np.testing.assert_allclose(ism_deltas(model, X, batch_size=5), _brute_force_loop(model, X), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("name", ["flatten-exp-even", "gap-relu-mixed"])
@@ -104,28 +156,29 @@ def test_reference_bases_are_zero_and_n_columns_get_all_four():
     assert (deltas[0, :, 0] != 0).all()
 
 
-def test_other_modules_use_brute_force():
+def test_a_plain_sequential_takes_the_fast_path():
     torch.manual_seed(1)
     model = nn.Sequential(nn.Conv1d(4, 5, 3), nn.ReLU(), nn.Flatten(), nn.Linear(5 * 18, 2)).eval()
+    assert _has_plan(model, 20)
     X = _sequences(3, 20)
     expected = _brute_force_loop(model, X, target=1, start=2)
     np.testing.assert_allclose(ism_deltas(model, X, target=1, start=2, batch_size=7), expected, atol=1e-5, rtol=0)
 
 
-def test_modified_enhancer_cnn_falls_back_to_brute_force():
+def test_a_global_operation_in_the_trunk_falls_back_to_brute_force():
     model = _model(**CONFIGS["flatten-relu-odd"])
-    model.blocks[1][3] = nn.AvgPool1d(2)  # the windowed arithmetic assumes max pooling
-    assert _fast_plan(model) is None
+    model.blocks[1].append(nn.Softmax(dim=2))  # every position now depends on every other
+    assert not _has_plan(model, model.config.input_length)
     X = _sequences(2, model.config.input_length)
     np.testing.assert_allclose(ism_deltas(model, X), _brute_force_loop(model, X), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("wrap", [False, True])
-def test_identical_across_batch_sizes(wrap):
-    model = _model(**CONFIGS["gap-exp-no-dense"])
-    runner = nn.Sequential(model) if wrap else model  # brute force / windowed
-    X = _sequences(5, model.config.input_length)
-    results = [ism_deltas(runner, X, batch_size=size, start=3, end=20) for size in (1, 4, 64)]
+@pytest.mark.parametrize("windowed", [True, False])
+def test_identical_across_batch_sizes(windowed):
+    model = _model(**CONFIGS["gap-exp-no-dense"]) if windowed else non_local("gate")
+    assert _has_plan(model, 39) == windowed
+    X = _sequences(5, 39)
+    results = [ism_deltas(model, X, batch_size=size, start=3, end=20) for size in (1, 4, 64)]
     for other in results[1:]:
         np.testing.assert_allclose(results[0], other, atol=1e-6, rtol=0)
 

@@ -245,6 +245,22 @@ def test_predict_does_not_depend_on_batch_size():
         np.testing.assert_allclose(predict(model, X, batch_size=batch_size, device="cpu"), reference, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("family", ["deepstarr", "bpnet", "untraceable"])
+def test_predict_runs_a_rewritten_copy_that_agrees_with_the_model(family):
+    from tests.families import bpnet_like, data_dependent, deepstarr_like
+
+    model = {"deepstarr": lambda: deepstarr_like(32), "bpnet": lambda: bpnet_like(outputs=2),
+             "untraceable": data_dependent}[family]()
+    X = random_one_hot(9)
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    with torch.no_grad():
+        expected = model(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(predict(model, X, batch_size=4, device="cpu"), expected, rtol=1e-5,
+                               atol=1e-5 * np.abs(expected).max())
+    assert all(torch.equal(value, before[key]) for key, value in model.state_dict().items())
+    assert any(isinstance(module, nn.BatchNorm1d) for module in model.modules()) or family == "bpnet"
+
+
 @pytest.mark.parametrize(
     "X, fragment",
     [(np.zeros((2, 32)), r"\(N, 4, L\)"), (np.zeros((2, 4, 30)), "length 30"), (np.zeros((0, 4, 32)), "empty")],

@@ -30,7 +30,7 @@ from seqsal.attribution.gradients import (
 )
 from seqsal.attribution.ism import ism
 from seqsal.errors import check
-from seqsal.models import resolve_device
+from seqsal.models import predict, resolve_device
 
 Method = Callable[..., np.ndarray]
 
@@ -49,6 +49,9 @@ METHODS: dict[str, Method] = {
     "ism": ism,
 }
 
+# Methods whose own forward pass yields the logits of every output (they take ``return_predictions``).
+PREDICTING_METHODS = ("gradient", "saliency", "grad_x_input")
+
 
 def attribute(
     model: nn.Module,
@@ -61,8 +64,9 @@ def attribute(
     hypothetical: bool = False,
     batch_size: int = 128,
     device: str | torch.device | None = None,
+    return_predictions: bool = False,
     **options: object,
-) -> np.ndarray:
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Attribute a model's output to every base of one-hot sequences.
 
     Parameters
@@ -88,6 +92,10 @@ def attribute(
         Sequences per forward/backward pass; results do not depend on it.
     device
         Where to compute; CUDA when available by default.
+    return_predictions
+        Also return the logits ``(N, T)`` of every output, as
+        ``(scores, logits)``.  Free (same forward pass) for
+        :data:`PREDICTING_METHODS`; one extra forward pass otherwise.
     **options
         Method-specific settings, e.g. ``steps`` and ``baseline`` for
         ``integrated_gradients`` or ``n_samples`` and ``sigma`` for
@@ -95,8 +103,9 @@ def attribute(
 
     Returns
     -------
-    numpy.ndarray
-        float32 ``(N, 4, L)``.
+    numpy.ndarray or tuple of numpy.ndarray
+        float32 scores ``(N, 4, L)``; with ``return_predictions``, a pair
+        ``(scores, logits)`` with float32 logits ``(N, T)``.
     """
     check(method in METHODS, f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     check(output in OUTPUTS, f"unknown output {output!r}; choose one of {list(OUTPUTS)}")
@@ -109,20 +118,29 @@ def attribute(
     for name in options:
         check(name in accepted, f"method {method!r} has no option {name!r}; "
                                 f"its options are {', '.join(accepted) or 'none'}")
-    scores = function(
+    device = resolve_device(device)
+    if return_predictions and method in PREDICTING_METHODS:
+        options["return_predictions"] = True
+    result = function(
         model,
         onehot,
         target=resolve_target(model, target),
         output=output,
         correct=correct,
         batch_size=batch_size,
-        device=resolve_device(device),
+        device=device,
         **options,
     )
-    return scores if hypothetical else scores * onehot
+    scores, predictions = result if "return_predictions" in options else (result, None)
+    scores = scores if hypothetical else scores * onehot
+    if not return_predictions:
+        return scores
+    if predictions is None:
+        predictions = predict(model, onehot, batch_size=batch_size, device=device)
+    return scores, predictions
 
 
-_COMMON = ("target", "output", "correct", "batch_size", "device")
+_COMMON = ("target", "output", "correct", "batch_size", "device", "return_predictions")
 
 
 def method_options(method: str) -> tuple[str, ...]:
@@ -137,4 +155,4 @@ def per_position(projected: np.ndarray) -> np.ndarray:
     return projected.sum(axis=-2)
 
 
-__all__ = ["METHODS", "attribute", "completeness_gap", "correct_gradient", "method_options", "per_position"]
+__all__ = ["METHODS", "PREDICTING_METHODS", "attribute", "completeness_gap", "correct_gradient", "method_options", "per_position"]

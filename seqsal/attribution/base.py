@@ -60,8 +60,12 @@ def target_scalar(model: nn.Module, x: torch.Tensor, target: int, output: str) -
     The logit is the default because the sigmoid saturates: for a confident
     prediction its gradient vanishes and every attribution shrinks towards 0.
     """
+    return select_scalar(model(x), target, output)
+
+
+def select_scalar(logits: torch.Tensor, target: int, output: str) -> torch.Tensor:
+    """The explained scalar from logits ``(N, T)``: one column, or its sigmoid (see :func:`target_scalar`)."""
     check(output in OUTPUTS, f"unknown output {output!r}; choose one of {list(OUTPUTS)}")
-    logits = model(x)
     check(logits.ndim == 2, f"the model must return (N, T) logits, got shape {tuple(logits.shape)}")
     check(0 <= target < logits.shape[1], f"target {target} is out of range for {logits.shape[1]} output(s)")
     selected = logits[:, target]

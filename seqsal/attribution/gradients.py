@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqsal.attribution.base import batch_slices, frozen_model, target_scalar
-from seqsal.attribution.rewrite import attribution_copy
+from seqsal.attribution.base import batch_slices, frozen_model, select_scalar, target_scalar
+from seqsal.models.rewrite import attribution_copy
 from seqsal.encoding import decode, dinucleotide_shuffle, one_hot
 from seqsal.errors import check
 from seqsal.models import resolve_device
@@ -47,21 +47,39 @@ def input_gradient(
     batch_size: int,
     device: torch.device,
 ) -> np.ndarray:
-    """``∂S/∂x`` for every sequence, batch by batch, without parameter gradients.
+    """``∂S/∂x`` for every sequence, batch by batch, without parameter gradients."""
+    return gradient_and_logits(model, X, target, output, batch_size, device)[0]
 
-    The model runs as :func:`~seqsal.attribution.rewrite.attribution_copy`:
-    BatchNorm folded, max-pool before activation, channels-last layout; the
-    same function with fewer and faster passes.
+
+def gradient_and_logits(
+    model: nn.Module,
+    X: np.ndarray,
+    target: int,
+    output: str,
+    batch_size: int,
+    device: torch.device,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``∂S/∂x`` and the logits ``(N, T)`` of every output, both from the same forward pass.
+
+    The forward pass that the gradient needs computes every logit anyway, so
+    a caller that wants predictions too (``seqsal explain``) need not run the
+    model a second time.  The model runs as
+    :func:`~seqsal.models.rewrite.attribution_copy`: BatchNorm folded,
+    max-pool before activation, channels-last layout; the same function with
+    fewer and faster passes, so the logits equal :func:`seqsal.models.predict`
+    to float rounding.
     """
     gradients = np.empty_like(X)
+    logits = []
     with frozen_model(model, device), torch.enable_grad():
         fast = attribution_copy(model)
         for part in batch_slices(len(X), batch_size):
             x = torch.from_numpy(X[part]).to(device).requires_grad_(True)
-            score = target_scalar(fast, x, target, output)
-            (grad,) = torch.autograd.grad(score.sum(), x)
+            outputs = fast(x)
+            (grad,) = torch.autograd.grad(select_scalar(outputs, target, output).sum(), x)
             gradients[part] = grad.detach().cpu().numpy()
-    return gradients
+            logits.append(outputs.detach().float().cpu().numpy())
+    return gradients, np.concatenate(logits) if logits else np.empty((0, 0), dtype=np.float32)
 
 
 def gradient(
@@ -73,14 +91,18 @@ def gradient(
     correct: bool,
     batch_size: int,
     device: torch.device,
-) -> np.ndarray:
+    return_predictions: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Signed input gradient as hypothetical scores (all four rows).
 
     This is also the hypothetical score of ``grad_x_input``: projecting it onto
-    the observed bases (multiplying by x) gives gradient × input.
+    the observed bases (multiplying by x) gives gradient × input.  With
+    ``return_predictions`` the logits ``(N, T)`` of the same forward pass come
+    back too, as ``(scores, logits)``.
     """
-    grad = input_gradient(model, X, target, output, batch_size, device)
-    return correct_gradient(grad) if correct else grad
+    grad, logits = gradient_and_logits(model, X, target, output, batch_size, device)
+    scores = correct_gradient(grad) if correct else grad
+    return (scores, logits) if return_predictions else scores
 
 
 def saliency(
@@ -92,10 +114,15 @@ def saliency(
     correct: bool,
     batch_size: int,
     device: torch.device,
-) -> np.ndarray:
-    """Saliency ``|∂S/∂x|`` as hypothetical scores; correction is applied before the absolute value."""
-    signed = gradient(model, X, target=target, output=output, correct=correct, batch_size=batch_size, device=device)
-    return np.abs(signed)
+    return_predictions: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Saliency ``|∂S/∂x|`` as hypothetical scores; correction is applied before the absolute value.
+
+    ``return_predictions`` as in :func:`gradient`.
+    """
+    signed, logits = gradient(model, X, target=target, output=output, correct=correct, batch_size=batch_size,
+                              device=device, return_predictions=True)
+    return (np.abs(signed), logits) if return_predictions else np.abs(signed)
 
 
 def _gradients_at(

@@ -23,31 +23,22 @@ shows up as a large effect of a base that is not in the sequence at all.
 
 How it is made fast
 -------------------
-Brute force runs the model ``3L`` times per sequence.  For the enhancer CNN
-(:class:`~seqsal.models.EnhancerCNN`) almost all of that work is repeated: a
-substitution at position ``p`` changes the first convolution's output only at
-the ``k`` positions whose kernel covers ``p``, batch norm and the activation
-are element-wise, max pooling maps that window to a few pooled positions, the
-next convolution widens it by its own kernel, and so on.  The first layer of
-the head is linear (a flattened dense layer, or a mean over length followed by
-one), so its change is the weight columns of the changed features times the
-changed features.  The fast path therefore runs the reference sequence once,
-caches every block's convolution output and pooled output, and for each
-mutant recomputes only the affected window of each block (a few positions
-instead of ``L``), splicing it into the cached reference and keeping windows
-aligned to the pooling grid.  All mutants of one position (across a chunk of
-sequences) share the same windows, so they run as one batch of small dense
-operations.  The result equals brute force up to float32 rounding.  Any other
-model runs through the brute-force path.
+Brute force runs the model ``3L`` times per sequence (the reference base
+needs no run: its delta is 0).  Almost all of that work is repeated when the
+model's trunk is *local* (convolutions, element-wise functions, pooling,
+residual sums, channel concatenations): a substitution changes each layer
+only in a window of a few positions.  :mod:`seqsal.attribution.windowed`
+plans that computation on the model's traced graph (whatever its class) and
+recomputes only the windows, all mutants of one position at once; the result
+equals brute force up to float32 rounding.  A model that cannot be traced,
+or whose trunk holds a non-local operation (attention, recurrence, a global
+statistic), runs every mutant, in batches.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqsal.attribution.base import (
@@ -58,10 +49,10 @@ from seqsal.attribution.base import (
     resolve_target,
     target_scalar,
 )
+from seqsal.models.rewrite import rewritten_graph
+from seqsal.attribution.windowed import Plan, plan, windowed_deltas
 from seqsal.errors import check
-from seqsal.models import EnhancerCNN, Exponential, resolve_device
-
-_ELEMENTWISE_ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, Exponential)
+from seqsal.models import resolve_device
 
 
 def ism_deltas(
@@ -80,10 +71,10 @@ def ism_deltas(
     Parameters
     ----------
     model
-        Maps ``(N, 4, L)`` float32 to logits ``(N, T)``.  An
-        :class:`~seqsal.models.EnhancerCNN` takes the fast windowed path;
-        any other module is run on every mutant.  Its mode, device and
-        ``requires_grad`` flags are restored before this returns.
+        Maps ``(N, 4, L)`` float32 to logits ``(N, T)``.  A traceable model
+        with a local trunk takes the fast windowed path; any other module is
+        run on every mutant.  Its mode, device and ``requires_grad`` flags
+        are restored before this returns.
     X
         One-hot sequences ``(N, 4, L)``; ``(4, L)`` is one sequence.  A
         position that is not one-hot (an ``N``, an all-zero column) gets all
@@ -122,17 +113,17 @@ def ism_deltas(
     onehot = as_onehot_array(X)
     length = onehot.shape[2]
     start, end = _window(length, start, end)
-    if isinstance(model, EnhancerCNN):
-        check(
-            length == model.config.input_length,
-            f"X has sequences of length {length} but the model reads {model.config.input_length}; "
-            "crop or pad them with seqsal.encoding.fit_length",
-        )
+    expected = getattr(getattr(model, "config", None), "input_length", length)
+    check(
+        length == expected,
+        f"X has sequences of length {length} but the model reads {expected}; "
+        "crop or pad them with seqsal.encoding.fit_length",
+    )
     target = resolve_target(model, target)
     device = resolve_device(device)
     bases = _reference_bases(onehot)
     with frozen_model(model, device), torch.inference_mode():
-        plan = _fast_plan(model)
+        plan = fast_plan(model, onehot[:1], device)
         if plan is None:
             mutable = np.arange(4)[None, :, None] != bases[:, None, :]
             mutable[:, :, :start] = mutable[:, :, end:] = False
@@ -140,7 +131,7 @@ def ism_deltas(
         deltas = np.zeros_like(onehot)
         for part in batch_slices(len(onehot), batch_size):
             x = torch.from_numpy(onehot[part]).to(device)
-            deltas[part] = _windowed_deltas(plan, x, bases[part], target, output, start, end).cpu().numpy()
+            deltas[part] = windowed_deltas(plan, x, bases[part], target, output, start, end).cpu().numpy()
         return deltas
 
 
@@ -241,187 +232,12 @@ def _brute_force_deltas(
     return deltas
 
 
-# For a reference base r (0-3), the three others; a column that is not one-hot (index 4: an N) gets the same three
-# bases plus a separate pass for base 0.
-_ALTERNATIVES = torch.tensor([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2], [1, 2, 3]])
+def fast_plan(model: nn.Module, example: np.ndarray, device: torch.device) -> Plan | None:
+    """The windowed plan for ``model`` (rewritten: padding explicit, BatchNorm folded), or ``None`` for brute force.
 
-
-@dataclass(frozen=True)
-class _Block:
-    """One convolution block, prepared for windowed recomputation."""
-
-    conv: nn.Conv1d
-    norm: nn.BatchNorm1d
-    activation: nn.Module
-    matrix: torch.Tensor  # (C_in, k * C_out): every kernel tap at once, batch-norm scale folded in
-    kernel: int
-    right: int  # "same" padding after the sequence; PyTorch puts the extra pad of an even kernel there
-    pool: int
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """An EnhancerCNN taken apart for windowed recomputation."""
-
-    blocks: tuple[_Block, ...]
-    gap: bool  # head: mean over length (True) or flatten (False)
-    first: nn.Linear  # the first (linear) layer after the convolution blocks
-    rest: nn.Module  # everything from there to the logits
-
-
-def _fast_plan(model: nn.Module) -> _Plan | None:
-    """The windowed plan for an eval-mode EnhancerCNN of the standard shape, else ``None`` (brute force).
-
-    Every assumption the windowed arithmetic makes is checked here, so a
-    modified model falls back to the exact brute-force path instead of
-    giving wrong numbers.
+    ``example`` is one sequence ``(1, 4, L)`` used to learn every layer's shape.
     """
-    if not isinstance(model, EnhancerCNN) or type(model).forward is not EnhancerCNN.forward:
+    if len(example) == 0:
         return None
-    blocks = []
-    for block in model.blocks:
-        if len(block) != 4:
-            return None
-        conv, norm, activation, pool = block
-        if not (
-            type(conv) is nn.Conv1d
-            and conv.padding == "same"
-            and conv.padding_mode == "zeros"
-            and conv.stride == (1,)
-            and conv.dilation == (1,)
-            and conv.groups == 1
-            and type(norm) is nn.BatchNorm1d
-            and norm.running_mean is not None
-            and isinstance(activation, _ELEMENTWISE_ACTIVATIONS)
-            and type(pool) is nn.MaxPool1d
-            and pool.kernel_size == pool.stride
-            and pool.padding == 0
-            and pool.dilation == 1
-            and not pool.ceil_mode
-            and not pool.return_indices
-        ):
-            return None
-        scale = torch.rsqrt(norm.running_var + norm.eps)
-        if norm.weight is not None:
-            scale = scale * norm.weight
-        matrix = (conv.weight * scale[:, None, None]).permute(1, 2, 0).flatten(1).contiguous()
-        kernel = conv.kernel_size[0]
-        blocks.append(_Block(conv, norm, activation, matrix, kernel, kernel // 2, pool.kernel_size))
-    layers = list(model.dense) + [model.output]
-    if not isinstance(layers[0], nn.Linear):
-        return None
-    return _Plan(tuple(blocks), model.config.head == "gap", layers[0], nn.Sequential(*layers[1:]))
-
-
-def _windowed_deltas(
-    plan: _Plan,
-    x: torch.Tensor,
-    bases: np.ndarray,
-    target: int,
-    output: str,
-    start: int,
-    end: int,
-) -> torch.Tensor:
-    """Deltas ``(n, 4, L)`` for a chunk of sequences, recomputing only each mutant's affected windows.
-
-    The reference pass caches every block's batch-normed convolution output
-    and pooled output, length-major ``(n, L, C)`` so that a window of
-    positions is one contiguous slice.  Then, position by position, the
-    three substitutions of every sequence run together.
-    """
-    pres, pooled = [], []
-    activation = x
-    for block in plan.blocks:
-        pre = block.norm(block.conv(activation))
-        activation = F.max_pool1d(block.activation(pre), block.pool)
-        pres.append(pre.transpose(1, 2).contiguous())
-        pooled.append(activation.transpose(1, 2).contiguous())
-    final_length = activation.shape[2]
-    features = activation.mean(dim=2) if plan.gap else activation.flatten(1)
-    hidden = plan.first(features)
-    reference = target_scalar(plan.rest, hidden, target, output)
-    weight = plan.first.weight
-    if not plan.gap:  # (H, C * Lf) viewed as (Lf, C, H): a window of positions is one slice
-        weight = weight.view(weight.shape[0], activation.shape[1], final_length).permute(2, 1, 0).contiguous()
-
-    def scores(change: torch.Tensor, first: int, rows: torch.Tensor | None) -> torch.Tensor | None:
-        """Delta of the explained scalar ``(n, A)`` for input changes ``(n, A, 1, 4)`` at ``first``."""
-        window = _propagate(plan.blocks, pres, pooled, change, first, rows)
-        if window is None:  # the substitution only reaches positions that pooling drops
-            return None
-        change, first = window
-        n, alternatives, span, channels = change.shape
-        if plan.gap:
-            hidden_change = (change.sum(dim=2) / final_length) @ weight.T
-        else:
-            columns = weight[first : first + span].flatten(0, 1)
-            hidden_change = change.reshape(n, alternatives, span * channels) @ columns
-        own = hidden if rows is None else hidden[rows]
-        mutant = target_scalar(plan.rest, (own[:, None] + hidden_change).flatten(0, 1), target, output)
-        return mutant.view(n, alternatives) - (reference if rows is None else reference[rows])[:, None]
-
-    alternatives = _ALTERNATIVES.to(x.device)[torch.from_numpy(bases).to(x.device)]  # (n, L, 3)
-    eye = torch.eye(4, dtype=x.dtype, device=x.device)
-    deltas = torch.zeros_like(x)
-    for position in range(start, end):
-        column = x[:, :, position]
-        alternative = alternatives[:, position]
-        delta = scores((eye[alternative] - column[:, None])[:, :, None], position, None)
-        if delta is not None:
-            deltas[:, :, position].scatter_(1, alternative, delta)
-        (unknown,) = np.nonzero(bases[:, position] == 4)
-        if len(unknown):  # a column that is not one-hot: base 0 is a substitution too
-            rows = torch.from_numpy(unknown).to(x.device)
-            delta = scores((eye[0] - column[rows])[:, None, None], position, rows)
-            if delta is not None:
-                deltas[rows, 0, position] = delta[:, 0]
-    return deltas
-
-
-def _propagate(
-    blocks: tuple[_Block, ...],
-    pres: list[torch.Tensor],
-    pooled: list[torch.Tensor],
-    change: torch.Tensor,
-    first: int,
-    rows: torch.Tensor | None,
-) -> tuple[torch.Tensor, int] | None:
-    """Carry an input change through the blocks, one affected window at a time.
-
-    ``change`` ``(n, A, w, C)`` is mutant minus reference at block-input
-    positions ``first .. first + w - 1`` (zero elsewhere) for ``A`` mutants
-    of each of ``n`` sequences: all cached sequences, or ``rows`` of them.
-    Convolution is linear, so its (batch-normed) output changes by the full
-    convolution of ``change``, at positions ``first - right .. first + w - 1 +
-    left``.  The pooled outputs covering those positions are recomputed from
-    the cached output plus that change, over a window aligned to the pooling
-    grid, and their difference to the cached pooled output is the next
-    block's input change.  Returns the change of the last block's output and
-    its first position, or ``None`` when it no longer reaches any output.
-    """
-    for block, pre, out in zip(blocks, pres, pooled):
-        n, alternatives, width, _ = change.shape
-        kernel, pool = block.kernel, block.pool
-        # taps[..., i, t, :] is kernel tap t applied to input position first + i; it lands on output
-        # position first + i + (kernel - 1 - t) - right.
-        taps = (change @ block.matrix).view(n, alternatives, width, kernel, -1)
-        offset = first - block.right  # first output position a tap can reach
-        reach = offset + width + kernel - 1  # one past the last
-        pool_low = max(offset, 0) // pool
-        pool_high = min(-(-reach // pool), out.shape[1])
-        if pool_low >= pool_high:
-            return None
-        a, b = pool_low * pool, pool_high * pool
-        reference_pre, reference_out = pre[:, a:b], out[:, pool_low:pool_high]
-        if rows is not None:
-            reference_pre, reference_out = reference_pre[rows], reference_out[rows]
-        window = reference_pre[:, None].repeat(1, alternatives, 1, 1)
-        for tap in range(kernel):
-            lands = offset + kernel - 1 - tap  # output position of input position `first`
-            low, high = max(lands, a), min(lands + width, b)
-            if low < high:
-                window[:, :, low - a : high - a] += taps[:, :, low - lands : high - lands, tap]
-        new = block.activation(window).view(n, alternatives, pool_high - pool_low, pool, -1).amax(dim=3)
-        change = new - reference_out[:, None]
-        first = pool_low
-    return change, first
+    graph = rewritten_graph(model)
+    return None if graph is None else plan(graph, torch.from_numpy(example).to(device))
