@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import sys
@@ -39,6 +40,26 @@ class Record(NamedTuple):
 
     id: str
     sequence: str
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9._\-]{0,99}")
+
+
+def id_file_stem(record_id: str) -> str:
+    """A file-name stem for a record id, bounded and distinct for distinct ids.
+
+    Ids may hold ``/``, spaces or hundreds of characters, none of which a file
+    name can.  A plain id (letters, digits, ``.``, ``_``, ``-``, at most 100
+    characters, not starting with ``.``) is its own stem, so ordinary names stay
+    readable.  Any other id becomes its first 60 characters with every other
+    character replaced by ``_``, then ``+`` and 12 hex digits of its SHA-256;
+    ``+`` never occurs in a plain id, so the two forms cannot collide.  (On a
+    case-insensitive file system, ids differing only in case still share a file.)
+    """
+    if _PLAIN_ID.fullmatch(record_id):
+        return record_id
+    prefix = re.sub(r"[^A-Za-z0-9._\-]", "_", record_id[:60]).lstrip(".")
+    return f"{prefix}+{hashlib.sha256(record_id.encode()).hexdigest()[:12]}"
 
 
 def _open_text(path: Path) -> IO[str]:
@@ -131,50 +152,6 @@ def iter_batches(records: Iterable[Record], batch_size: int) -> Iterator[list[Re
 def count_records(path: PathLike) -> int:
     """Number of records in a FASTA/FASTQ file (one streaming pass)."""
     return sum(1 for _ in iter_records(path))
-
-
-class Shard(NamedTuple):
-    """One piece of a split input: its file, the 0-based index of its first record, its size."""
-
-    path: Path
-    first_index: int
-    n_records: int
-
-
-def shard_name(index: int) -> str:
-    """File name of shard ``index``, zero-padded so that names sort in input order."""
-    return f"shard_{index:05d}.fa"
-
-
-def split_fasta(path: PathLike, out: PathLike, shard_size: int) -> list[Shard]:
-    """Split a FASTA/FASTQ file into FASTA shards of ``shard_size`` records, in input order.
-
-    Shards are named by :func:`shard_name` and written atomically as they
-    fill, so only one shard is held in memory.  ``out`` must be new, empty or
-    an earlier seqsal folder (earlier shards there are replaced); a
-    ``manifest.json`` records the input's hash and every shard.  Explain each
-    shard with ``first_index`` set to its :attr:`Shard.first_index` so that
-    seeded methods give the numbers a single run would, then merge the
-    bundles with :func:`seqsal.explain.merge.merge_bundles`.
-    """
-    check(isinstance(shard_size, int) and shard_size > 0, f"shard size must be a positive integer, got {shard_size}")
-    path = Path(path)
-    folder = prepare_output_dir(out)
-    manifest = {**manifest_header("split"), "input": {"path": str(path), "sha256": file_sha256(path)},
-                "shard_size": shard_size}
-    write_json(folder / MANIFEST, manifest)  # complete: false until every shard is written
-    for stale in folder.glob("shard_*.fa"):
-        stale.unlink()
-    shards = []
-    for index, batch in enumerate(iter_batches(iter_records(path), shard_size)):
-        shard = Shard(folder / shard_name(index), index * shard_size, len(batch))
-        write_fasta(shard.path, batch)
-        shards.append(shard)
-    manifest["shards"] = [{"file": s.path.name, "first_index": s.first_index, "n_records": s.n_records}
-                          for s in shards]
-    manifest["complete"] = True
-    write_json(folder / MANIFEST, manifest)
-    return shards
 
 
 def read_tsv(path: PathLike, **options) -> pd.DataFrame:
