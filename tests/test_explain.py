@@ -37,10 +37,16 @@ def _manifest(folder):
         return {}
 
 
-def test_killed_run_resumes_to_identical_results(tmp_path, tiny_model):
+def _inputs(tmp_path, tiny_model, n):
+    """The tiny model saved to a file and a FASTA of ``n`` random records r0, r1, ... of its length."""
     model = save_model(tiny_model, tmp_path / "tiny.pt")
     fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(3000, TINY.input_length))))
+    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(n, TINY.input_length))))
+    return model, fasta
+
+
+def test_killed_run_resumes_to_identical_results(tmp_path, tiny_model):
+    model, fasta = _inputs(tmp_path, tiny_model, 3000)
     interrupted = tmp_path / "interrupted"
     command = [sys.executable, "-m", "seqsal.cli", "explain", str(fasta), "--model", str(model),
                "--out", str(interrupted), *ARGS]
@@ -69,9 +75,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path, tiny_model):
 
 
 def test_resume_refuses_changed_settings(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(20, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 20)
     out = tmp_path / "run"
     assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), *ARGS]) == 0
     state = _manifest(out)
@@ -88,9 +92,7 @@ def test_resume_refuses_changed_settings(tmp_path, tiny_model):
 
 def test_large_bundles_stay_npy_and_load_memory_mapped(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setattr("seqsal.explain.pipeline.NPZ_MAX_SEQUENCES", 10)
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(30, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 30)
     out = tmp_path / "run"
     assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency",
                  "--logos", "0", "--quiet"]) == 0
@@ -101,9 +103,7 @@ def test_large_bundles_stay_npy_and_load_memory_mapped(tmp_path, tiny_model, mon
 
 
 def test_bad_method_option_fails_before_anything_is_written(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(5, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 5)
     out = tmp_path / "run"
     assert main(["explain", str(fasta), "--model", str(model), "--method", "grad_cam", "--layer", "99",
                  "--out", str(out), "--quiet"]) == 2
@@ -111,9 +111,7 @@ def test_bad_method_option_fails_before_anything_is_written(tmp_path, tiny_model
 
 
 def test_rerun_with_fewer_methods_is_refused_and_force_replaces_the_run(tmp_path, tiny_model, capsys):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(6, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 6)
     out = tmp_path / "run"
     common = ["--model", str(model), "--out", str(out), "--logos", "1", "--quiet"]
     assert main(["explain", str(fasta), "--method", "saliency,gradient", *common]) == 0
@@ -144,9 +142,7 @@ def test_explain_refuses_a_simulate_folder(tmp_path, tiny_model, capsys):
 @pytest.mark.xfail(strict=True, reason="seqsal simulate (the lead's command) does not claim its folder through "
                                        "RunFolder yet; remove this mark when it does")
 def test_simulate_refuses_an_explain_folder(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(3, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 3)
     explained = tmp_path / "run"
     assert main(["explain", str(fasta), "--model", str(model), "--out", str(explained), "--method", "saliency",
                  "--logos", "0", "--quiet"]) == 0
@@ -192,6 +188,13 @@ def test_short_long_and_oddly_named_records_complete_with_logos_of_their_own_bas
     capsys.readouterr()
     assert main(["logo", str(out), "--ids", f"short,{long_id}", "--format", "svg"]) == 0
     assert len(capsys.readouterr().out.split()) == 2
+    # a run of the previous version that failed at its logos resumes: every array is done, logos are drawn
+    manifest = _manifest(out)
+    manifest["complete"] = False
+    del manifest["files"], manifest["settings"]["dedupe_ids"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "grad_x_input",
+                 "--fit", "--logos", "4", "--quiet", "--resume"]) == 0
 
     items = {item.record_id: item for item in bundle_logo_items(bundle, list(lengths), "grad_x_input")}
     onehot, _, start = items["short"].real_bases()
@@ -202,9 +205,7 @@ def test_short_long_and_oddly_named_records_complete_with_logos_of_their_own_bas
 
 
 def test_standard_input_is_explained_and_split_with_its_hash_recorded(tmp_path, tiny_model, monkeypatch):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(5, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 5)
 
     def pipe_in():
         monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(gzip.compress(fasta.read_bytes(), mtime=0))))
@@ -222,8 +223,7 @@ def test_standard_input_is_explained_and_split_with_its_hash_recorded(tmp_path, 
 
 
 def test_settings_are_checked_by_name_and_never_modified(tmp_path, tiny_model):
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(3, TINY.input_length))))
+    _, fasta = _inputs(tmp_path, tiny_model, 3)
     with pytest.raises(SeqsalError, match=r"^batch_size must be an integer ≥ 1, got 0$"):
         explain_fasta(fasta, tiny_model, tmp_path / "bad", ExplainSettings(batch_size=0), progress=False)
     settings = ExplainSettings(methods=["saliency"], n_logos=0)
@@ -234,9 +234,7 @@ def test_settings_are_checked_by_name_and_never_modified(tmp_path, tiny_model):
 
 
 def test_a_run_stopped_while_packing_npz_resumes(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(6, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 6)
     out = tmp_path / "run"
     command = ["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency,gradient",
                "--logos", "1", "--quiet"]

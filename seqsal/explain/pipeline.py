@@ -197,10 +197,11 @@ def _open_folder(out: str | Path, fields: dict, methods: Sequence[str], *, resum
 
 def _resume_view(value, key: str):
     """What must match for a resume: the input's content (not how its path was typed), every setting that
-    decides the numbers."""
+    decides the numbers (a setting added since the interrupted run was written counts as its default)."""
     if key == "input" and isinstance(value, dict):
         return value.get("sha256")
     if key == "settings" and isinstance(value, dict):
+        value = {**asdict(ExplainSettings()), **value}
         return {k: v for k, v in value.items() if k not in PRESENTATION_SETTINGS}
     return value
 
