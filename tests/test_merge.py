@@ -112,3 +112,12 @@ def test_resume_accepts_the_same_input_spelled_differently(tmp_path, peaks, mode
     (run / "manifest.json").write_text(json.dumps(manifest))
     resumed = explain_fasta(f"./{peaks.name}", model_file, run, SEEDED, progress=False, resume=True)
     assert resumed.manifest["complete"]
+
+
+def test_shards_that_share_a_record_id_are_refused(tmp_path, peaks, model_file):
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
+    plain = ExplainSettings(methods=("saliency",), batch_size=4)
+    bundles = explain_shards([shards[0], shards[0]], model_file, tmp_path, plain, first_indices=[0, 4])
+    with pytest.raises(SeqsalError, match="record id 'NA' appears in .*ex0 and again in .*ex1"):
+        merge_bundles(bundles, tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()
