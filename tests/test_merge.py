@@ -14,8 +14,8 @@ from seqsal.explain.merge import merge_bundles
 from seqsal.explain.pipeline import explain_fasta
 from seqsal.explain.settings import ExplainSettings
 from seqsal.explain.shards import split_fasta
-from seqsal.runs import read_manifest
 from seqsal.models import EnhancerCNN, save_model
+from seqsal.runs import read_manifest
 from tests.conftest import TINY, random_sequences
 
 SEEDED = ExplainSettings(methods=("saliency", "smoothgrad"), batch_size=4, n_logos=1,

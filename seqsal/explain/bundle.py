@@ -11,9 +11,9 @@ attr.npz`` documents; tfmodisco-lite reads the ``.npy`` of large ones too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -111,7 +111,7 @@ def top_rows(path: Path, n_rows: int) -> pd.DataFrame:
 
 def score_rows(path: Path, indices: Sequence[int], columns: Sequence[str]) -> dict[int, pd.Series]:
     """The given rows (0-based) of a score table, restricted to ``columns``, read in chunks."""
-    wanted = set(int(i) for i in indices)
+    wanted = {int(i) for i in indices}
     rows = {}
     for chunk in io.read_tsv(path, usecols=list(columns), chunksize=50_000):
         for i in wanted.intersection(chunk.index):

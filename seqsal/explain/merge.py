@@ -14,15 +14,21 @@ the whole file.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from seqsal import io
 from seqsal.attribution import method_options
 from seqsal.errors import check
-from seqsal.explain.bundle import STALE_FILES, ArrayStore, Bundle, bundle_writes, load_bundle
+from seqsal.explain.bundle import (
+    STALE_FILES,
+    ArrayStore,
+    Bundle,
+    bundle_writes,
+    load_bundle,
+)
 from seqsal.explain.pipeline import finish_bundle
 from seqsal.explain.settings import PRESENTATION_SETTINGS, ExplainSettings, checked
 from seqsal.motifs import resolve_motifs

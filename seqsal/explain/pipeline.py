@@ -28,9 +28,9 @@ a finished explain run whose arrays this run would not rewrite (unless
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,11 +44,23 @@ from seqsal.datasets import encode_records
 from seqsal.encoding import fit_length
 from seqsal.errors import check
 from seqsal.explain.bundle import (
-    NPZ_MAX_SEQUENCES, STALE_FILES, ArrayStore, Bundle, bundle_files, bundle_writes, load_bundle, pack_arrays,
+    NPZ_MAX_SEQUENCES,
+    STALE_FILES,
+    ArrayStore,
+    Bundle,
+    bundle_files,
+    bundle_writes,
+    load_bundle,
+    pack_arrays,
 )
 from seqsal.explain.records import STDIN, CheckedInput, input_file, scan_input
 from seqsal.explain.render import draw_bundle
-from seqsal.explain.settings import PRESENTATION_SETTINGS, ExplainSettings, checked, options_for
+from seqsal.explain.settings import (
+    PRESENTATION_SETTINGS,
+    ExplainSettings,
+    checked,
+    options_for,
+)
 from seqsal.models import EnhancerCNN, load_model, model_provenance, predict
 from seqsal.motifs import Motif, resolve_motifs
 from seqsal.progress import Progress

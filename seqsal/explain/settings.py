@@ -7,8 +7,8 @@ shape the logos and the report (:data:`PRESENTATION_SETTINGS`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Sequence
 
 from seqsal.attribution import METHODS, method_options
 from seqsal.checks import check_choice, check_int, check_number
