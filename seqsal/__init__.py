@@ -38,7 +38,7 @@ _API = {
     "plot_logo": "seqsal.plot",
     "plot_attribution": "seqsal.plot",
     "explain_fasta": "seqsal.explain",
-    "split_fasta": "seqsal.shards",
+    "split_fasta": "seqsal.explain",
     "merge_bundles": "seqsal.explain",
     "filter_pfms": "seqsal.views.filters",
     "match_filters": "seqsal.views.filters",

@@ -43,6 +43,26 @@ class Record(NamedTuple):
     sequence: str
 
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9._\-]{0,99}")
+
+
+def id_file_stem(record_id: str) -> str:
+    """A file-name stem for a record id, bounded and distinct for distinct ids.
+
+    Ids may hold ``/``, spaces or hundreds of characters, none of which a file
+    name can.  A plain id (letters, digits, ``.``, ``_``, ``-``, at most 100
+    characters, not starting with ``.``) is its own stem, so ordinary names stay
+    readable.  Any other id becomes its first 60 characters with every other
+    character replaced by ``_``, then ``+`` and 12 hex digits of its SHA-256;
+    ``+`` never occurs in a plain id, so the two forms cannot collide.  (On a
+    case-insensitive file system, ids differing only in case still share a file.)
+    """
+    if _PLAIN_ID.fullmatch(record_id):
+        return record_id
+    prefix = re.sub(r"[^A-Za-z0-9._\-]", "_", record_id[:60]).lstrip(".")
+    return f"{prefix}+{hashlib.sha256(record_id.encode()).hexdigest()[:12]}"
+
+
 def _open_text(path: Path) -> IO[str]:
     """Open plain or gzipped text; ``utf-8-sig`` drops the byte-order mark some editors write."""
     with open(path, "rb") as raw:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import FrozenInstanceError
+from io import BytesIO, TextIOWrapper
 
 import numpy as np
 import pytest
 
-from seqsal.explain.bundle import load_bundle
 from seqsal.cli import main
 from seqsal.errors import SeqsalError
+from seqsal.explain.bundle import load_bundle
+from seqsal.explain.pipeline import explain_fasta
+from seqsal.explain.render import bundle_logo_items
+from seqsal.explain.settings import ExplainSettings
+from seqsal.io import read_fasta
 from seqsal.models import save_model
+from seqsal.runs import read_manifest
 from tests.conftest import TINY, random_sequences
 
 ARGS = ["--method", "grad_x_input,smoothgrad", "--n-samples", "8", "--batch-size", "16", "--logos", "1",
@@ -29,10 +37,16 @@ def _manifest(folder):
         return {}
 
 
-def test_killed_run_resumes_to_identical_results(tmp_path, tiny_model):
+def _inputs(tmp_path, tiny_model, n):
+    """The tiny model saved to a file and a FASTA of ``n`` random records r0, r1, ... of its length."""
     model = save_model(tiny_model, tmp_path / "tiny.pt")
     fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(3000, TINY.input_length))))
+    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(n, TINY.input_length))))
+    return model, fasta
+
+
+def test_killed_run_resumes_to_identical_results(tmp_path, tiny_model):
+    model, fasta = _inputs(tmp_path, tiny_model, 3000)
     interrupted = tmp_path / "interrupted"
     command = [sys.executable, "-m", "seqsal.cli", "explain", str(fasta), "--model", str(model),
                "--out", str(interrupted), *ARGS]
@@ -61,9 +75,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path, tiny_model):
 
 
 def test_resume_refuses_changed_settings(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(20, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 20)
     out = tmp_path / "run"
     assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), *ARGS]) == 0
     state = _manifest(out)
@@ -80,9 +92,7 @@ def test_resume_refuses_changed_settings(tmp_path, tiny_model):
 
 def test_large_bundles_stay_npy_and_load_memory_mapped(tmp_path, tiny_model, monkeypatch):
     monkeypatch.setattr("seqsal.explain.pipeline.NPZ_MAX_SEQUENCES", 10)
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(30, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 30)
     out = tmp_path / "run"
     assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency",
                  "--logos", "0", "--quiet"]) == 0
@@ -93,46 +103,136 @@ def test_large_bundles_stay_npy_and_load_memory_mapped(tmp_path, tiny_model, mon
 
 
 def test_bad_method_option_fails_before_anything_is_written(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(5, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 5)
     out = tmp_path / "run"
     assert main(["explain", str(fasta), "--model", str(model), "--method", "grad_cam", "--layer", "99",
                  "--out", str(out), "--quiet"]) == 2
     assert not out.exists()
 
 
-def test_rerun_in_the_same_folder_leaves_no_stale_outputs(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(6, TINY.input_length))))
+def test_rerun_with_fewer_methods_is_refused_and_force_replaces_the_run(tmp_path, tiny_model, capsys):
+    model, fasta = _inputs(tmp_path, tiny_model, 6)
     out = tmp_path / "run"
     common = ["--model", str(model), "--out", str(out), "--logos", "1", "--quiet"]
     assert main(["explain", str(fasta), "--method", "saliency,gradient", *common]) == 0
-    assert main(["explain", str(fasta), "--method", "gradient", *common]) == 0
+    capsys.readouterr()
+    assert main(["explain", str(fasta), "--method", "gradient", *common]) == 2
+    assert "attr.saliency.npz" in capsys.readouterr().err
+    assert sorted(p.name for p in out.glob("attr.*")) == ["attr.gradient.npz", "attr.saliency.npz"]
+    assert main(["explain", str(fasta), "--method", "saliency,gradient,grad_x_input", *common]) == 0  # a superset
+    assert main(["explain", str(fasta), "--method", "gradient", "--force", *common]) == 0
     assert sorted(p.name for p in out.glob("attr.*")) == ["attr.gradient.npz"]
     logos = [p.name for p in (out / "logos").iterdir()]
     assert len(logos) == 1 and ".gradient." in logos[0]
     assert list(load_bundle(out).attributions) == ["gradient"]
 
 
-def test_records_with_the_same_id_get_one_logo_each(tmp_path, tiny_model):
+def test_explain_refuses_a_simulate_folder(tmp_path, tiny_model, capsys):
+    model = save_model(tiny_model, tmp_path / "tiny.pt")
+    simulated = tmp_path / "synth"
+    assert main(["simulate", "--out", str(simulated), "--n", "20", "--length", "60"]) == 0
+    before = {p.name: p.read_bytes() for p in simulated.iterdir()}
+    capsys.readouterr()
+    assert main(["explain", str(simulated / "test.fa"), "--model", str(model), "--out", str(simulated),
+                 "--fit", "--quiet"]) == 2
+    assert "holds a seqsal simulate run" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in simulated.iterdir()} == before
+
+
+def test_simulate_refuses_an_explain_folder(tmp_path, tiny_model):
+    model, fasta = _inputs(tmp_path, tiny_model, 3)
+    explained = tmp_path / "run"
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(explained), "--method", "saliency",
+                 "--logos", "0", "--quiet"]) == 0
+    assert main(["simulate", "--out", str(explained), "--n", "20", "--length", "60"]) == 2
+    assert load_bundle(explained).manifest["kind"] == "explain"
+
+
+def test_repeated_ids_are_refused_with_their_record_numbers_or_renamed(tmp_path, tiny_model, capsys):
     model = save_model(tiny_model, tmp_path / "tiny.pt")
     fasta = tmp_path / "in.fa"
-    ids = ["dup", "dup", "a/b", "a_b"]
-    fasta.write_text("".join(f">{i}\n{s}\n" for i, s in zip(ids, random_sequences(4, TINY.input_length))))
+    ids = ["dup", "a/b", "dup", "a_b", "dup_2"]
+    fasta.write_text("".join(f">{i}\n{s}\n" for i, s in zip(ids, random_sequences(5, TINY.input_length))))
     out = tmp_path / "run"
-    assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency",
-                 "--logos", "4", "--quiet"]) == 0
-    names = sorted(p.name for p in (out / "logos").iterdir())
-    assert len(names) == 4
-    assert {name.split(".")[0] for name in names} == {"dup", "dup_2", "a_b", "a_b_2"}
+    command = ["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency",
+               "--logos", "5", "--quiet"]
+    assert main(command) == 2
+    assert "'dup' (records 1, 3)" in capsys.readouterr().err and not out.exists()
+
+    assert main([*command, "--dedupe-ids"]) == 0
+    assert "'dup' -> 'dup_3'" in capsys.readouterr().err  # dup_2 is taken by record 5
+    bundle = load_bundle(out)
+    assert bundle.ids == ["dup", "a/b", "dup_3", "a_b", "dup_2"]
+    assert bundle.manifest["renamed_ids"] == [{"record": 3, "id": "dup", "renamed_to": "dup_3"}]
+    stems = {name.split(".")[0] for name in os.listdir(out / "logos")}
+    assert len(stems) == 5 and {"dup", "dup_2", "dup_3", "a_b"} < stems  # a/b gets a hashed name of its own
+    assert main(["logo", str(out), "--ids", "dup_3"]) == 0
+    assert capsys.readouterr().out.strip().endswith("dup_3.saliency.png")
+
+
+def test_short_long_and_oddly_named_records_complete_with_logos_of_their_own_bases(tmp_path, tiny_model, capsys):
+    model = save_model(tiny_model, tmp_path / "tiny.pt")
+    long_id = "peak:" + "x" * 300
+    lengths = {"short": 10, long_id: 25, "exact": TINY.input_length, "cropped": 101}
+    sequences = [s[:n] for s, n in zip(random_sequences(4, 101), lengths.values())]
+    fasta = tmp_path / "mixed.fa"
+    fasta.write_text("".join(f">{i}\n{s}\n" for i, s in zip(lengths, sequences)))
+    out = tmp_path / "run"
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "grad_x_input",
+                 "--fit", "--logos", "4", "--quiet"]) == 0
+    bundle = load_bundle(out)
+    assert bundle.manifest["complete"] and len(list((out / "logos").iterdir())) == 4
+    assert all(len(p.name) < 120 for p in (out / "logos").iterdir())
+    capsys.readouterr()
+    assert main(["logo", str(out), "--ids", f"short,{long_id}", "--format", "svg"]) == 0
+    assert len(capsys.readouterr().out.split()) == 2
+    # a run of the previous version that failed at its logos resumes: every array is done, logos are drawn
+    manifest = _manifest(out)
+    manifest["complete"] = False
+    del manifest["files"], manifest["settings"]["dedupe_ids"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "grad_x_input",
+                 "--fit", "--logos", "4", "--quiet", "--resume"]) == 0
+
+    items = {item.record_id: item for item in bundle_logo_items(bundle, list(lengths), "grad_x_input")}
+    onehot, _, start = items["short"].real_bases()
+    assert start == 0 and onehot.shape == (4, 10) and (onehot.sum(axis=0) == 1).all()  # no padding drawn
+    onehot, _, start = items["cropped"].real_bases()
+    assert start == (101 - TINY.input_length) // 2 and onehot.shape == (4, TINY.input_length)
+    assert "".join("ACGT"[i] for i in onehot.argmax(axis=0)) == sequences[3][start:start + TINY.input_length]
+
+
+def test_standard_input_is_explained_and_split_with_its_hash_recorded(tmp_path, tiny_model, monkeypatch):
+    model, fasta = _inputs(tmp_path, tiny_model, 5)
+
+    def pipe_in():
+        monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(gzip.compress(fasta.read_bytes(), mtime=0))))
+
+    pipe_in()
+    assert main(["explain", "-", "--model", str(model), "--out", str(tmp_path / "run"), "--method", "saliency",
+                 "--logos", "1", "--quiet"]) == 0
+    bundle = load_bundle(tmp_path / "run")
+    assert bundle.manifest["input"]["path"] == "-" and bundle.ids == [f"r{i}" for i in range(5)]
+    pipe_in()
+    assert main(["split", "-", "--shard-size", "2", "--out", str(tmp_path / "shards")]) == 0
+    shards = sorted((tmp_path / "shards").glob("shard_*.fa"))
+    assert [len(read_fasta(p)) for p in shards] == [2, 2, 1]
+    assert read_manifest(tmp_path / "shards")["input"] == {"path": "-", "sha256": bundle.manifest["input"]["sha256"]}
+
+
+def test_settings_are_checked_by_name_and_never_modified(tmp_path, tiny_model):
+    _, fasta = _inputs(tmp_path, tiny_model, 3)
+    with pytest.raises(SeqsalError, match=r"^batch_size must be an integer ≥ 1, got 0$"):
+        explain_fasta(fasta, tiny_model, tmp_path / "bad", ExplainSettings(batch_size=0), progress=False)
+    settings = ExplainSettings(methods=["saliency"], n_logos=0)
+    bundle = explain_fasta(fasta, tiny_model, tmp_path / "run", settings, progress=False)
+    assert settings.methods == ["saliency"] and bundle.manifest["settings"]["methods"] == ["saliency"]
+    with pytest.raises(FrozenInstanceError):
+        settings.methods = ("gradient",)
 
 
 def test_a_run_stopped_while_packing_npz_resumes(tmp_path, tiny_model):
-    model = save_model(tiny_model, tmp_path / "tiny.pt")
-    fasta = tmp_path / "in.fa"
-    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(6, TINY.input_length))))
+    model, fasta = _inputs(tmp_path, tiny_model, 6)
     out = tmp_path / "run"
     command = ["explain", str(fasta), "--model", str(model), "--out", str(out), "--method", "saliency,gradient",
                "--logos", "1", "--quiet"]

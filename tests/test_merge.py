@@ -7,12 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from seqsal import io, shards as sharding
-from seqsal.explain.bundle import load_bundle
+from seqsal import io
 from seqsal.errors import SeqsalError
-from seqsal.explain.pipeline import ExplainSettings, explain_fasta
+from seqsal.explain.bundle import load_bundle
 from seqsal.explain.merge import merge_bundles
+from seqsal.explain.pipeline import explain_fasta
+from seqsal.explain.settings import ExplainSettings
+from seqsal.explain.shards import split_fasta
 from seqsal.models import EnhancerCNN, save_model
+from seqsal.runs import read_manifest
 from tests.conftest import TINY, random_sequences
 
 SEEDED = ExplainSettings(methods=("saliency", "smoothgrad"), batch_size=4, n_logos=1,
@@ -43,17 +46,17 @@ def explain_shards(shards, model_file, folder, settings=SEEDED, first_indices=No
 
 
 def test_split_writes_shards_in_input_order_and_a_complete_manifest(tmp_path, peaks):
-    shards = sharding.split_fasta(peaks, tmp_path / "shards", 4)
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
     assert [(s.path.name, s.first_index, s.n_records) for s in shards] == [
         ("shard_00000.fa", 0, 4), ("shard_00001.fa", 4, 4), ("shard_00002.fa", 8, 2)]
     assert [r for s in shards for r in io.read_fasta(s.path)] == io.read_fasta(peaks)
-    manifest = io.read_manifest(tmp_path / "shards")
+    manifest = read_manifest(tmp_path / "shards")
     assert manifest["complete"] and manifest["kind"] == "split" and len(manifest["shards"]) == 3
     assert manifest["input"]["sha256"] == io.file_sha256(peaks)
 
 
 def test_merged_shards_equal_one_run_and_keep_ids_that_look_missing(tmp_path, peaks, model_file):
-    shards = sharding.split_fasta(peaks, tmp_path / "shards", 4)
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
     merged = merge_bundles(explain_shards(shards, model_file, tmp_path), tmp_path / "merged", n_logos=1)
     whole = explain_fasta(peaks, model_file, tmp_path / "whole", SEEDED, progress=False)
     for method in SEEDED.methods:
@@ -65,7 +68,7 @@ def test_merged_shards_equal_one_run_and_keep_ids_that_look_missing(tmp_path, pe
 
 
 def test_merges_of_merges_keep_their_place_in_the_input(tmp_path, peaks, model_file):
-    shards = sharding.split_fasta(peaks, tmp_path / "shards", 4)
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
     bundles = explain_shards(shards, model_file, tmp_path)
     first = merge_bundles(bundles[:1], tmp_path / "first", n_logos=0)
     rest = merge_bundles(bundles[1:], tmp_path / "rest", n_logos=0)
@@ -76,7 +79,7 @@ def test_merges_of_merges_keep_their_place_in_the_input(tmp_path, peaks, model_f
 
 
 def test_merge_refuses_out_of_order_seeded_shards_other_models_and_its_own_inputs(tmp_path, peaks, model_file):
-    shards = sharding.split_fasta(peaks, tmp_path / "shards", 4)
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
     bundles = explain_shards(shards, model_file, tmp_path)
     with pytest.raises(SeqsalError, match="first_index is 0, but the shards before it end at 8"):
         merge_bundles([bundles[1], bundles[0]], tmp_path / "swapped")
@@ -92,7 +95,7 @@ def test_merge_refuses_out_of_order_seeded_shards_other_models_and_its_own_input
 
 
 def test_unseeded_shards_merge_in_any_order_the_user_gives(tmp_path, peaks, model_file):
-    shards = sharding.split_fasta(peaks, tmp_path / "shards", 4)
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
     plain = ExplainSettings(methods=("saliency",), batch_size=4)
     bundles = explain_shards(shards, model_file, tmp_path, plain, first_indices=[0, 0, 0])
     merged = merge_bundles(bundles[::-1], tmp_path / "reversed", n_logos=0)
@@ -109,3 +112,12 @@ def test_resume_accepts_the_same_input_spelled_differently(tmp_path, peaks, mode
     (run / "manifest.json").write_text(json.dumps(manifest))
     resumed = explain_fasta(f"./{peaks.name}", model_file, run, SEEDED, progress=False, resume=True)
     assert resumed.manifest["complete"]
+
+
+def test_shards_that_share_a_record_id_are_refused(tmp_path, peaks, model_file):
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
+    plain = ExplainSettings(methods=("saliency",), batch_size=4)
+    bundles = explain_shards([shards[0], shards[0]], model_file, tmp_path, plain, first_indices=[0, 4])
+    with pytest.raises(SeqsalError, match="record id 'NA' appears in .*ex0 and again in .*ex1"):
+        merge_bundles(bundles, tmp_path / "merged")
+    assert not (tmp_path / "merged").exists()

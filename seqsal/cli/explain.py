@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-from seqsal.choices import METHODS
+from seqsal.choices import FIGURE_FORMATS, METHODS, OUTPUTS
 from seqsal.cli import options
 
 
@@ -17,20 +16,20 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Writes ohe.npz and attr.<method>.npz (hypothetical scores, readable by "
                     "'modisco motifs -s ohe.npz -a attr.<method>.npz'), scores.tsv, logos of the top "
                     "sequences, report.html and manifest.json.")
-    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped; '-' reads standard input")
     parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
     parser.add_argument("--method", default="saliency,grad_x_input",
                          help="comma-separated methods: " + ", ".join(METHODS)
                               + " (default saliency,grad_x_input)")
-    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    options.add_output(parser)
     parser.add_argument("--target", default="0", help="output to explain: index or name (default 0)")
-    parser.add_argument("--output", choices=("logit", "probability"), default="logit",
+    parser.add_argument("--output", choices=OUTPUTS, default="logit",
                          help="explain the logit (default) or the sigmoid probability (saturates)")
     parser.add_argument("--correct", action="store_true",
                          help="apply the Majdandzic et al. 2023 gradient correction")
     parser.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     parser.add_argument("--logos", type=options.non_negative_int, default=10, help="logos for the top-K predictions (default 10)")
-    parser.add_argument("--logo-format", choices=("png", "svg", "pdf"), default="png",
+    parser.add_argument("--logo-format", choices=FIGURE_FORMATS, default="png",
                          help="logo file format (default png; pdf gives one multi-page file per method)")
     parser.add_argument("--motifs", type=options.name_list, default=None,
                          help="known motifs to box on logos, by TF name or matrix id, e.g. GATA1,CTCF")
@@ -38,6 +37,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--motif-threshold", type=options.fraction, default=0.8,
                          help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
     parser.add_argument("--batch-size", type=options.positive_int, default=128, help="sequences per batch (default 128)")
+    parser.add_argument("--dedupe-ids", action="store_true",
+                        help="rename repeated record ids to <id>_2, <id>_3, ... (listed in the manifest) instead "
+                             "of refusing the input")
     parser.add_argument("--resume", action="store_true",
                          help="continue an interrupted run in --out from its last finished batch")
     parser.add_argument("--first-index", type=options.non_negative_int, default=0,
@@ -74,15 +76,21 @@ def _method_options(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
-    from seqsal.explain.pipeline import ExplainSettings, explain_fasta, parse_methods
+    from seqsal.explain.pipeline import explain_fasta
+    from seqsal.explain.settings import ExplainSettings, parse_methods
 
     settings = ExplainSettings(
         methods=parse_methods(args.method), target=args.target, output=args.output, correct=args.correct,
         fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
         motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
-        options=_method_options(args), first_index=args.first_index,
+        options=_method_options(args), first_index=args.first_index, dedupe_ids=args.dedupe_ids,
     )
     bundle = explain_fasta(args.fasta, args.model, args.out, settings, device=args.device,
-                           progress=not args.quiet, resume=args.resume)
+                           progress=not args.quiet, resume=args.resume, force=args.force)
+    renamed = bundle.manifest.get("renamed_ids", [])
+    if renamed:
+        first = renamed[0]
+        print(f"renamed {len(renamed)} repeated record ids (first: record {first['record']} {first['id']!r} -> "
+              f"{first['renamed_to']!r}); manifest.json lists all", file=sys.stderr)
     print(f"explained {len(bundle.scores)} sequences with {', '.join(settings.methods)}; "
           f"wrote {bundle.folder}/ (report.html, scores.tsv, ohe, attr.*, logos/)", file=sys.stderr)

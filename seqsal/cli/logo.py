@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-
+from seqsal.choices import FIGURE_FORMATS
 from seqsal.cli import options
 
 
@@ -16,7 +16,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--ids", type=options.name_list, default=None, help="comma-separated record ids")
     parser.add_argument("--top", type=options.positive_int, default=10, help="without --ids: the N highest predictions (default 10)")
     parser.add_argument("--method", type=options.name_list, default=None, help="methods to draw (default: all)")
-    parser.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
+    parser.add_argument("--format", choices=FIGURE_FORMATS, default="png",
                       help="png/svg: a file per id; pdf: one multi-page file per method (default png)")
     parser.add_argument("--motifs", type=options.name_list, default=None, help="known motifs to box, e.g. GATA1,CTCF")
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
@@ -28,14 +28,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     from seqsal.explain.bundle import load_bundle
-    from seqsal.explain.pipeline import bundle_logo_items, draw_logos, load_motif_list
+    from seqsal.explain.render import bundle_logo_items, draw_logos
+    from seqsal.motifs import resolve_motifs
 
     bundle = load_bundle(args.bundle)
     ranked = bundle.scores.sort_values("prediction", ascending=False, kind="stable")["id"]
     ids = list(args.ids) if args.ids else list(ranked.head(args.top))
     methods = list(args.method) if args.method else list(bundle.attributions)
     items = {method: bundle_logo_items(bundle, ids, method) for method in methods}
-    motifs = load_motif_list(args.motifs or (), args.motif_db)
+    motifs = resolve_motifs(args.motifs or (), args.motif_db)
     paths = draw_logos(bundle.folder, items, motifs=motifs, fmt=args.format, motif_threshold=args.motif_threshold,
                        correct=bool(bundle.manifest["settings"].get("correct")))
     for path in paths:

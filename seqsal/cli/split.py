@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-
 from seqsal.cli import options
 
 
@@ -15,7 +14,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Writes shard_00000.fa, shard_00001.fa, ... of --shard-size records each, in input order, "
                     "and a manifest.json; prints each shard's file, first index and size as a TSV. Explain "
                     "each shard with 'seqsal explain SHARD --first-index I', then 'seqsal merge'.")
-    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped")
+    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped; '-' reads standard input")
     parser.add_argument("--shard-size", type=options.positive_int, required=True, help="records per shard")
     options.add_output(parser)
     parser.set_defaults(run=run)
@@ -23,7 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
-    from seqsal.shards import split_fasta
+    from seqsal.explain.shards import split_fasta
 
     shards = split_fasta(args.fasta, args.out, args.shard_size, force=args.force)
     print("file\tfirst_index\tn_records")

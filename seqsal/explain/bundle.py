@@ -11,6 +11,7 @@ attr.npz`` documents; tfmodisco-lite reads the ``.npy`` of large ones too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,12 @@ import pandas as pd
 
 from seqsal import io
 from seqsal.errors import check
+from seqsal.runs import read_manifest
 
 NPZ_MAX_SEQUENCES = 20_000
+
+#: Files an earlier explain run may leave besides those its manifest lists (an unfinished run lists none).
+STALE_FILES = ("ohe.np[yz]", "attr.*.np[yz]", "prediction.npy", "scores.tsv", "report.html", "logos/*")
 
 
 class ArrayStore:
@@ -68,6 +73,52 @@ def to_npz(npy: Path) -> Path:
     return target
 
 
+def array_stems(methods: Sequence[str]) -> list[str]:
+    """Stems of a bundle's sequence-wide arrays: the one-hot input and one attribution array per method."""
+    return ["ohe", *(f"attr.{m}" for m in methods)]
+
+
+def pack_arrays(folder: Path, methods: Sequence[str]) -> None:
+    """Convert the arrays of a small finished bundle to ``.npz`` (what ``modisco motifs -s/-a`` documents)."""
+    for stem in array_stems(methods):
+        to_npz(folder / f"{stem}.npy")
+
+
+def bundle_files(folder: Path, methods: Sequence[str]) -> dict:
+    """The manifest's ``files`` entry of a finished bundle: each array as ``.npz`` or ``.npy``, as it lies."""
+    def name(stem: str) -> str:
+        return f"{stem}.npz" if (folder / f"{stem}.npz").is_file() else f"{stem}.npy"
+
+    return {"onehot": name("ohe"), "attributions": {m: name(f"attr.{m}") for m in methods},
+            "prediction": "prediction.npy", "scores": "scores.tsv", "report": "report.html"}
+
+
+def bundle_writes(methods: Sequence[str]) -> set[str]:
+    """Every file a run explaining ``methods`` rewrites: each array in either form, since which form a
+    run leaves depends on its size, and replacing one form by the other loses nothing."""
+    arrays = {f"{stem}.{suffix}" for stem in array_stems(methods) for suffix in ("npy", "npz")}
+    return arrays | {"prediction.npy", "scores.tsv", "report.html"}
+
+
+def top_rows(path: Path, n_rows: int) -> pd.DataFrame:
+    """The ``n_rows`` highest predictions of a score table (ties keep input order), read in chunks."""
+    best = None
+    for chunk in io.read_tsv(path, chunksize=50_000):
+        best = chunk if best is None else pd.concat([best, chunk])
+        best = best.nlargest(n_rows, "prediction", keep="first")
+    return best.reset_index(drop=True)
+
+
+def score_rows(path: Path, indices: Sequence[int], columns: Sequence[str]) -> dict[int, pd.Series]:
+    """The given rows (0-based) of a score table, restricted to ``columns``, read in chunks."""
+    wanted = {int(i) for i in indices}
+    rows = {}
+    for chunk in io.read_tsv(path, usecols=list(columns), chunksize=50_000):
+        for i in wanted.intersection(chunk.index):
+            rows[i] = chunk.loc[i]
+    return rows
+
+
 def load_array(path: Path) -> np.ndarray:
     """A bundle array: ``.npz`` loaded whole (small), ``.npy`` memory-mapped (possibly huge)."""
     if path.suffix == ".npz":
@@ -94,7 +145,7 @@ class Bundle:
 def load_bundle(folder: str | Path) -> Bundle:
     """Read a finished explain bundle; refuses folders that are not complete seqsal bundles."""
     folder = Path(folder)
-    manifest = io.read_manifest(folder)
+    manifest = read_manifest(folder)
     check(manifest.get("kind") == "explain", f"{folder}: not an explain bundle")
     check(manifest.get("complete"), f"{folder}: the explain run did not finish; continue it with --resume")
     scores = io.read_tsv(folder / "scores.tsv")

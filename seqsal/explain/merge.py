@@ -1,6 +1,6 @@
 """Merging explain bundles of consecutive shards into the bundle of the whole input.
 
-Large inputs are split (:func:`seqsal.shards.split_fasta`), each shard is explained
+Large inputs are split (:func:`seqsal.explain.shards.split_fasta`), each shard is explained
 on its own core or cluster node with ``first_index`` set to the shard's place
 in the input, and :func:`merge_bundles` puts the pieces back together.  The
 merged folder is an ordinary explain bundle: arrays and ``scores.tsv`` in
@@ -14,17 +14,25 @@ the whole file.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from seqsal import io
 from seqsal.attribution import method_options
-from seqsal.explain.bundle import ArrayStore, Bundle, load_bundle
 from seqsal.errors import check
-from seqsal.explain.pipeline import PRESENTATION_SETTINGS, ExplainSettings, finish_bundle, load_motif_list
+from seqsal.explain.bundle import (
+    STALE_FILES,
+    ArrayStore,
+    Bundle,
+    bundle_writes,
+    load_bundle,
+)
+from seqsal.explain.pipeline import finish_bundle
+from seqsal.explain.settings import PRESENTATION_SETTINGS, ExplainSettings, checked
+from seqsal.motifs import resolve_motifs
+from seqsal.runs import MANIFEST, RunFolder, read_manifest
 
 # Settings that may differ between shards without changing the merged numbers (batch size only to rounding).
 _PER_SHARD_SETTINGS = (*PRESENTATION_SETTINGS, "first_index", "batch_size")
@@ -39,6 +47,7 @@ def merge_bundles(
     motifs: Sequence[str] = (),
     motif_db: str | None = None,
     motif_threshold: float = 0.8,
+    force: bool = False,
 ) -> Bundle:
     """Concatenate the explain bundles in ``folders`` (input order) into one bundle in ``out``.
 
@@ -51,42 +60,47 @@ def merge_bundles(
         references, LIME/KernelSHAP), each shard's ``first_index`` must equal
         the number of sequences before it.
     out
-        Output folder: new, empty, or an earlier seqsal output.
+        Output folder: new, empty, an unfinished merge, or an earlier explain
+        bundle that the merge rewrites completely (same methods or more).
     n_logos, logo_format, motifs, motif_db, motif_threshold
         Logos of the merged bundle, as for ``seqsal explain``.
+    force
+        Replace an explain bundle in ``out`` even when the merge would not
+        rewrite all its files, or when it is an unfinished explain run.
 
     Raises
     ------
     SeqsalError
         When a folder is not a finished bundle, the shards disagree on model or
-        settings, or seeded shards are out of order.
+        settings, seeded shards are out of order, two shards hold the same
+        record id, or ``out`` must not be written into.
     """
     check(len(folders) > 0, "give at least one explain bundle to merge")
     shards = [load_bundle(folder) for folder in folders]
     check(len({s.folder.resolve() for s in shards}) == len(shards), "the same bundle is listed twice")
     check(Path(out).resolve() not in {s.folder.resolve() for s in shards},
           f"--out {out} is one of the bundles being merged; write the merge to a new folder")
+    _check_unique_ids(shards)
     settings = _common_settings(shards)
     settings.update(n_logos=n_logos, logo_format=logo_format, motifs=tuple(motifs), motif_db=motif_db,
                     motif_threshold=motif_threshold)
-    merged_settings = ExplainSettings(**settings)
-    motif_list = load_motif_list(merged_settings.motifs, motif_db)
+    merged_settings = checked(ExplainSettings(**settings))
+    motif_list = resolve_motifs(merged_settings.motifs, motif_db)
 
-    folder = io.prepare_output_dir(out)
-    for stale in [*folder.glob("*.np[yz]"), *folder.glob("logos/*"), folder / "scores.tsv", folder / "report.html"]:
-        stale.unlink(missing_ok=True)
+    folder = RunFolder.claim(out, "explain", writes=bundle_writes(merged_settings.methods), force=force,
+                             resumable=not _is_unfinished_merge(Path(out)), clear=STALE_FILES)
     n = sum(len(shard.scores) for shard in shards)
-    manifest = _merged_manifest(shards, settings, n)
-    io.write_json(folder / io.MANIFEST, manifest)
+    folder.start(_merged_fields(shards, settings, n))
 
     first = shards[0]
     stores = {
-        "ohe": ArrayStore(folder / "ohe.npy", (n, *first.onehot.shape[1:])),
-        "prediction": ArrayStore(folder / "prediction.npy", (n, manifest["model"]["config"]["n_outputs"])),
-        **{m: ArrayStore(folder / f"attr.{m}.npy", (n, *first.onehot.shape[1:])) for m in settings["methods"]},
+        "ohe": ArrayStore(folder.path / "ohe.npy", (n, *first.onehot.shape[1:])),
+        "prediction": ArrayStore(folder.path / "prediction.npy",
+                                 (n, first.manifest["model"]["config"]["n_outputs"])),
+        **{m: ArrayStore(folder.path / f"attr.{m}.npy", (n, *first.onehot.shape[1:])) for m in settings["methods"]},
     }
     start = 0
-    with io.atomic_path(folder / "scores.tsv") as temp, open(temp, "w") as scores:
+    with io.atomic_path(folder.path / "scores.tsv") as temp, open(temp, "w") as scores:
         for shard in shards:
             stop = start + len(shard.scores)
             stores["ohe"].write(start, shard.onehot)
@@ -100,7 +114,26 @@ def merge_bundles(
                     scores.write(header)
                 scores.writelines(table)
             start = stop
-    return finish_bundle(folder, manifest, stores, merged_settings, motif_list)
+    return finish_bundle(folder, stores, merged_settings, motif_list)
+
+
+def _is_unfinished_merge(out: Path) -> bool:
+    """Whether ``out`` holds an interrupted merge: replaced without ``force``, since a merge cannot resume."""
+    if not (out / MANIFEST).is_file():
+        return False
+    previous = read_manifest(out)
+    return previous.get("kind") == "explain" and not previous.get("complete") and bool(previous.get("shards"))
+
+
+def _check_unique_ids(shards: Sequence[Bundle]) -> None:
+    """Refuse a record id that two rows share: the merged bundle names rows and logo files by id."""
+    owner: dict[str, Path] = {}
+    for shard in shards:
+        for record_id in shard.scores["id"]:
+            earlier = owner.get(record_id)
+            check(earlier is None, f"record id {record_id!r} appears in {earlier} and again in {shard.folder}; "
+                                   "ids must be unique across the input, so make them unique before splitting")
+            owner[record_id] = shard.folder
 
 
 def _common_settings(shards: Sequence[Bundle]) -> dict:
@@ -129,22 +162,21 @@ def _common_settings(shards: Sequence[Bundle]) -> dict:
     return copy.deepcopy(dict(first["settings"]))
 
 
-def _merged_manifest(shards: Sequence[Bundle], settings: dict, n: int) -> dict:
+def _merged_fields(shards: Sequence[Bundle], settings: dict, n: int) -> dict:
+    """The merged bundle's manifest fields: the shards' common ones, the whole input's size, every shard."""
     first = shards[0].manifest
     inputs = [shard.manifest["input"] for shard in shards]
-    manifest = {key: copy.deepcopy(value) for key, value in first.items()
-                if key not in ("files", "finished", "input", "settings", "n_sequences", "n_done", "complete")}
-    manifest.update(
-        kind="explain",
-        complete=False,
-        n_sequences=n,
-        n_done=n,
-        started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        input={"path": f"{len(shards)} shards: " + ", ".join(Path(i["path"]).name for i in inputs), "sha256": None},
-        settings=settings,
-        shards=[_shard_entry(shard) for shard in shards],
-    )
-    return manifest
+    return {
+        "n_sequences": n,
+        "target_index": first["target_index"],
+        "n_done": n,
+        "input": {"path": f"{len(shards)} shards: " + ", ".join(Path(i["path"]).name for i in inputs),
+                  "sha256": None},
+        "model": copy.deepcopy(first["model"]),
+        "settings": settings,
+        "score_kind": first["score_kind"],
+        "shards": [_shard_entry(shard) for shard in shards],
+    }
 
 
 def _shard_entry(shard: Bundle) -> dict:
@@ -155,6 +187,6 @@ def _shard_entry(shard: Bundle) -> dict:
         "input": shard.manifest["input"],
         "first_index": int(shard.manifest["settings"].get("first_index", 0)),
         "n_sequences": len(shard.scores),
-        "manifest_sha256": io.file_sha256(shard.folder / io.MANIFEST),
+        "manifest_sha256": io.file_sha256(shard.folder / MANIFEST),
         "files_sha256": {name: io.file_sha256(shard.folder / name) for name in names},
     }

@@ -252,7 +252,7 @@ def analyze_filters(
         The PFMs and the table written to ``filters.tsv``.
     """
     from seqsal.datasets import encode_records
-    from seqsal.explain.pipeline import validate_fasta
+    from seqsal.explain.records import validate_fasta
 
     settings = settings or FilterSettings()
     fasta = Path(fasta)

@@ -1,0 +1,205 @@
+"""Drawing a bundle: stacked logo figures of chosen records and the ``report.html`` page.
+
+Logos show the record's **real bases only**, positioned in the coordinates of
+the record as it was in the FASTA.  A record the model saw centre-cropped is
+drawn over the window the model saw, labelled ``offset + 1`` to ``offset + L``;
+a record that was ``N``-padded is drawn without its padding (the padded
+columns hold no base, so their projected scores are zero and their
+hypothetical scores describe bases that are not there), labelled ``1`` to its
+length.  Known motifs are searched in the same window, so boxes sit on real
+bases.  Logo files are named by :func:`seqsal.io.id_file_stem`, bounded and
+distinct for distinct ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from seqsal import io
+from seqsal.checks import check_choice
+from seqsal.choices import FIGURE_FORMATS
+from seqsal.errors import check
+from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
+from seqsal.explain.settings import ExplainSettings
+from seqsal.motifs import Motif, scan
+from seqsal.plot import plot_attribution, save_figure, save_pdf_pages
+from seqsal.report import Report
+
+REPORT_ROWS = 200
+
+
+@dataclass(frozen=True)
+class LogoItem:
+    """What one stacked logo figure needs: a record's model input, its scores and how it was fitted.
+
+    ``offset`` and ``original_length`` are the ``scores.tsv`` columns of the
+    same name: the 0-based input position of the first model column (negative
+    when padded) and the record's length in the FASTA.
+    """
+
+    record_id: str
+    onehot: np.ndarray
+    hypothetical: np.ndarray
+    prediction: float
+    offset: int = 0
+    original_length: int | None = None  # None: the record filled the model input exactly
+
+    def real_bases(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """One-hot and hypothetical scores of the columns holding the record's bases, and the 0-based
+        input coordinate of the first of them."""
+        length = self.onehot.shape[-1]
+        original = length if self.original_length is None else self.original_length
+        first = max(0, -self.offset)
+        last = min(length, original - self.offset)
+        check(first < last, f"record {self.record_id!r}: offset {self.offset} and length {original} leave no base "
+                            f"inside the {length} model columns")
+        return self.onehot[:, first:last], self.hypothetical[:, first:last], self.offset + first
+
+
+def bundle_logo_items(bundle: Bundle, ids: Sequence[str], method: str) -> list[LogoItem]:
+    """Logo inputs for ``ids`` from a finished bundle; an id the bundle holds twice is refused."""
+    check(method in bundle.attributions,
+          f"{bundle.folder}: has no attributions for {method!r}; it has {list(bundle.attributions)}")
+    rows: dict[str, list[int]] = {}
+    for i, record_id in enumerate(bundle.scores["id"]):
+        rows.setdefault(record_id, []).append(i)
+    items = []
+    for record_id in ids:
+        check(record_id in rows, f"{bundle.folder}: no record with id {record_id!r}")
+        check(len(rows[record_id]) == 1,
+              f"{bundle.folder}: id {record_id!r} names rows {', '.join(str(i + 1) for i in rows[record_id])} "
+              "of scores.tsv; explain the input again with unique ids (--dedupe-ids) to draw them")
+        i = rows[record_id][0]
+        row = bundle.scores.iloc[i]
+        prediction = row["probability"] if "probability" in row else row["prediction"]
+        items.append(LogoItem(record_id, np.asarray(bundle.onehot[i]), np.asarray(bundle.attributions[method][i]),
+                              float(prediction), offset=int(row["offset"]),
+                              original_length=int(row["original_length"])))
+    return items
+
+
+def top_logo_items(folder: Path, manifest: dict, stores: dict[str, ArrayStore],
+                   settings: ExplainSettings) -> dict[str, list[LogoItem]]:
+    """Logo inputs of the ``settings.n_logos`` highest predictions of the explained target, per method.
+
+    Ranked at full precision from the stored predictions (ties keep input
+    order), so a merged bundle gets the logos its single-run equivalent would.
+    """
+    n = manifest["n_sequences"]
+    predictions = stores["prediction"].read(0, n)[:, manifest["target_index"]]
+    top = np.argsort(-predictions, kind="stable")[: settings.n_logos]
+    rows = score_rows(folder / "scores.tsv", top, ("id", "offset", "original_length"))
+    if manifest["model"]["config"]["task"] == "classification":
+        predictions = expit(predictions)
+    return {
+        m: [LogoItem(rows[i]["id"], stores["ohe"].read(i, i + 1)[0], stores[m].read(i, i + 1)[0],
+                     float(predictions[i]), offset=int(rows[i]["offset"]),
+                     original_length=int(rows[i]["original_length"]))
+            for i in top]
+        for m in settings.methods
+    }
+
+
+def draw_logos(
+    folder: Path,
+    items: dict[str, list[LogoItem]],
+    *,
+    motifs: Sequence[Motif] = (),
+    fmt: str = "png",
+    correct: bool = False,
+    motif_threshold: float = 0.8,
+) -> list[Path]:
+    """Draw a stacked logo figure per item and method into ``<folder>/logos``.
+
+    PNG and SVG give one file per id and method, ``<stem>.<method>.<fmt>``
+    with the stem from :func:`seqsal.io.id_file_stem`; PDF gives one
+    multi-page file per method, the format for a supplement with many
+    sequences.  Known motifs are boxed where their log-odds score reaches
+    ``motif_threshold`` of its maximum.
+    """
+    check_choice(fmt, "fmt", FIGURE_FORMATS)
+    logos = folder / "logos"
+    logos.mkdir(exist_ok=True)
+    paths = []
+    for method, method_items in items.items():
+        if not method_items:
+            continue
+        ids = [item.record_id for item in method_items]
+        check(len(set(ids)) == len(ids), f"logos of {method!r}: an id is listed twice; each file is named by its id")
+        label = f"{method} (corrected)" if correct else method
+        figures = (_figure(item, label, motifs, motif_threshold) for item in method_items)
+        if fmt == "pdf":
+            path = logos / f"{method}.pdf"
+            save_pdf_pages(figures, path)
+            paths.append(path)
+            continue
+        for item, figure in zip(method_items, figures):
+            path = logos / f"{io.id_file_stem(item.record_id)}.{method}.{fmt}"
+            save_figure(figure, path)
+            plt.close(figure)
+            paths.append(path)
+    return paths
+
+
+def _figure(item: LogoItem, label: str, motifs: Sequence[Motif], motif_threshold: float):
+    onehot, hypothetical, start = item.real_bases()
+    hits = scan(onehot[None], motifs, relative_threshold=motif_threshold) if motifs else []
+    return plot_attribution(hypothetical, onehot, record_id=item.record_id, prediction=item.prediction,
+                            method=label, motif_hits=hits, start=start)
+
+
+def draw_bundle(folder: Path, manifest: dict, stores: dict[str, ArrayStore], settings: ExplainSettings,
+                motifs: Sequence[Motif] = ()) -> None:
+    """The drawn part of a bundle: logos of the top predictions and ``report.html``.
+
+    Expects the arrays in ``stores`` and ``scores.tsv`` to be written.
+    """
+    logo_paths = draw_logos(folder, top_logo_items(folder, manifest, stores, settings), motifs=motifs,
+                            fmt=settings.logo_format, correct=settings.correct,
+                            motif_threshold=settings.motif_threshold)
+    write_report(folder, manifest, top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths)
+
+
+def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Sequence[Path]) -> Path:
+    """Write ``report.html``: settings, the top of the prediction table and the logos, all embedded."""
+    settings = manifest["settings"]
+    digest = manifest["input"]["sha256"]
+    source = manifest["input"]["path"]
+    report = Report(f"seqsal explain — {'standard input' if source == '-' else Path(source).name}")
+    report.add_paragraph(
+        f"{manifest['n_sequences']} sequences explained with {', '.join(settings['methods'])} "
+        f"({'with' if settings['correct'] else 'without'} gradient correction) on the model's "
+        f"{settings['output']} for target {settings['target']}. Logos show projected scores "
+        "(hypothetical × one-hot) over each record's own bases, numbered as in the input: letters above the "
+        "axis raise the prediction, letters below lower it; shaded boxes mark known-motif matches."
+    )
+    run = {
+        "input": source,
+        "input sha256": f"{digest[:16]}…" if digest else "per shard, listed in manifest.json",
+        "model": manifest["model"]["path"],
+        "model task": manifest["model"]["config"]["task"],
+        "method options": ", ".join(f"{k}={v}" for k, v in settings["options"].items()) or "defaults",
+        "seqsal version": manifest["seqsal_version"],
+        "torch version": manifest["torch_version"],
+    }
+    if manifest.get("renamed_ids"):
+        run["renamed ids"] = f"{len(manifest['renamed_ids'])} repeated ids suffixed _2, _3, … (see manifest.json)"
+    report.add_key_values(run, caption="Run")
+    report.add_heading("Predictions")
+    report.add_table(top, caption=f"The {len(top)} highest predictions (all rows are in scores.tsv); "
+                                  "top positions are 1-based in the input sequence.")
+    pngs = [p for p in logo_paths if p.suffix == ".png"]
+    if pngs:
+        report.add_heading("Logos of the top sequences")
+        for path in pngs:
+            report.add_image(path, caption=path.name)
+    path = folder / "report.html"
+    report.write(path)
+    return path
