@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --quiet --constraint constraints.txt
 DEMO_OUT := demo_out
 
-.PHONY: demo test install install-test model bench clean
+.PHONY: demo test install install-test model model-pu1 model-wtc11 bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ model: install
 	$(BIN)/seqsal train --fasta build/synth/train.fa --labels build/synth/labels.tsv \
 		--valid-fasta build/synth/valid.fa --test-fasta build/synth/test.fa \
 		--activation exp --head gap --augment-rc --seed 1 --out seqsal/default_model.pt
+
+## model-pu1: the bundled PU.1 model (README model card): peaks vs dinucleotide shuffles, chr8/chr9 held out
+model-pu1: install
+	$(BIN)/seqsal train --threads 1 --pos data/pu1_peaks.fa.gz --neg shuffle \
+		--valid-chroms chr7,chr10 --test-chroms chr8,chr9 \
+		--channels 64,32,32 --kernels 11,5,5 --dense 64 --dropout 0.2 --activation exp --head flatten \
+		--epochs 6 --patience 2 --seed 1 \
+		--description "PU.1 (SPI1) ChIP-seq peaks (human, 100 bp) vs dinucleotide-shuffled copies; test chr8, chr9" \
+		--out seqsal/pu1_model.pt
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

@@ -5,6 +5,9 @@ them without importing torch; the library modules check that their registries
 match these names (a test does too).
 """
 
+#: Names of the models bundled with seqsal (``--model pu1``); ``seqsal.models.files.BUNDLED_MODELS`` has their files.
+BUNDLED_MODEL_NAMES = ("default", "pu1", "wtc11")
+
 #: Attribution methods, in the order ``--help`` lists them (``seqsal.attribution.METHODS`` has these keys).
 METHODS = (
     "gradient", "saliency", "grad_x_input", "smoothgrad", "smoothgrad_sq", "integrated_gradients",

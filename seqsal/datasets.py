@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from seqsal import io
 from seqsal.encoding import LengthFit, dinucleotide_shuffle, encode_indices, fit_length, one_hot, reverse_complement
-from seqsal.errors import check
+from seqsal.errors import SeqsalError, check
 
 
 @dataclass
@@ -28,13 +29,17 @@ class LabelledSet:
     X: np.ndarray  # (N, 4, L) float32
     y: np.ndarray  # (N, T) float32
     target_names: tuple[str, ...]
+    #: Each record's chromosome from its header (``None`` without coordinates); a shuffled negative inherits
+    #: its positive's, so a chromosome hold-out keeps both copies of a peak on the same side.
+    chroms: list[str | None] | None = None
 
     def subset(self, index: np.ndarray) -> "LabelledSet":
         """The rows at ``index`` (indices or a boolean mask)."""
         index = np.asarray(index)
         if index.dtype == bool:
             index = np.flatnonzero(index)
-        return LabelledSet([self.ids[i] for i in index], self.X[index], self.y[index], self.target_names)
+        chroms = None if self.chroms is None else [self.chroms[i] for i in index]
+        return LabelledSet([self.ids[i] for i in index], self.X[index], self.y[index], self.target_names, chroms)
 
     def with_reverse_complements(self) -> "LabelledSet":
         """The set plus the reverse complement of every sequence (ids ``<id>_rc``), same targets.
@@ -45,7 +50,32 @@ class LabelledSet:
         """
         return LabelledSet(self.ids + [f"{i}_rc" for i in self.ids],
                            np.concatenate([self.X, reverse_complement(self.X)]),
-                           np.concatenate([self.y, self.y]), self.target_names)
+                           np.concatenate([self.y, self.y]), self.target_names,
+                           None if self.chroms is None else self.chroms * 2)
+
+    def on_chromosomes(self, chroms: tuple[str, ...], what: str) -> np.ndarray:
+        """Boolean mask of the records on ``chroms`` (refused when a record has no coordinates).
+
+        Parameters
+        ----------
+        chroms
+            Chromosome names as the headers write them (``chr8``).
+        what
+            The parameter that asked (``test_chroms``), for the message.
+        """
+        known = self.chroms or [None] * len(self.ids)
+        missing = [i for i, chrom in zip(self.ids, known) if chrom is None]
+        check(not missing, f"{what} needs genomic coordinates in every header (chr1:100-200), but "
+                           f"{len(missing)} records have none (first: {missing[0] if missing else ''!r})")
+        mask = np.isin(np.asarray(known, dtype=object), list(chroms))
+        check(mask.any(), f"{what}: no record lies on {', '.join(chroms)}")
+        return mask
+
+
+def chromosomes(records: list[io.Record]) -> list[str | None]:
+    """The chromosome in each record's header (``chr8:100-200`` → ``chr8``), ``None`` where there is none."""
+    found = [io.parse_coordinates(r.id) for r in records]
+    return [None if where is None else where[0] for where in found]
 
 
 def check_length(record: io.Record, length: int, fit: bool) -> None:
@@ -87,7 +117,50 @@ def from_labels(
     labels = io.read_labels(labels_path)
     y = io.labels_for(records, labels, labels_path)
     X, _ = encode_records(records, length, fit)
-    return LabelledSet([r.id for r in records], X, y, tuple(io.target_columns(labels)))
+    return LabelledSet([r.id for r in records], X, y, tuple(io.target_columns(labels)), chromosomes(records))
+
+
+def read_table(path: str | Path, sequence_column: str, target_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A tab-separated table of sequences (plain or gzip), checked for the named columns.
+
+    Measurement tables such as MPRA results carry the sequence in a column
+    instead of a FASTA; records are named ``<file stem>:<row>`` (1-based) unless
+    the table has an ``id`` column.
+    """
+    path = Path(path)
+    check(path.is_file(), f"{path}: no such table")
+    try:
+        table = io.read_tsv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise SeqsalError(f"{path}: not a tab-separated table ({error})") from None
+    for column in (sequence_column, *target_columns):
+        check(column in table.columns, f"{path}: no column {column!r} (found {list(table.columns)})")
+    if "id" not in table.columns:
+        stem = path.name.split(".")[0]
+        table.insert(0, "id", [f"{stem}:{row}" for row in range(1, len(table) + 1)])
+    table["id"] = table["id"].astype(str)
+    return table
+
+
+def table_records(table: pd.DataFrame, sequence_column: str) -> list[io.Record]:
+    """The rows of a :func:`read_table` table as FASTA-like records."""
+    return [io.Record(i, str(s)) for i, s in zip(table["id"], table[sequence_column])]
+
+
+def from_table(
+    path: str | Path, sequence_column: str, target_columns: tuple[str, ...],
+    length: int | None = None, fit: bool = False,
+) -> LabelledSet:
+    """Sequences and targets from the columns of one table (e.g. ``seq`` and ``mean_value`` of an MPRA)."""
+    check(target_columns, "a table needs at least one target column")
+    table = read_table(path, sequence_column, target_columns)
+    try:
+        y = table[list(target_columns)].to_numpy(dtype=np.float32).copy()
+    except ValueError:
+        raise SeqsalError(f"{path}: target columns {list(target_columns)} hold non-numbers") from None
+    records = table_records(table, sequence_column)
+    X, _ = encode_records(records, length, fit)
+    return LabelledSet([r.id for r in records], X, y, tuple(target_columns), chromosomes(records))
 
 
 def from_pos_neg(
@@ -111,4 +184,28 @@ def from_pos_neg(
     records = pos + neg
     y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]).astype(np.float32)[:, None]
     X, _ = encode_records(records, length, fit)
-    return LabelledSet([r.id for r in records], X, y, ("label",))
+    chroms = chromosomes(pos)
+    chroms += chroms if str(negatives) == "shuffle" else chromosomes(neg)
+    return LabelledSet([r.id for r in records], X, y, ("label",), chroms)
+
+
+def kmer_counts(X: np.ndarray, k: int) -> np.ndarray:
+    """Counts ``(N, 4**k)`` of every k-mer (plus strand, ``ACGT`` order) in one-hot sequences ``(N, 4, L)``.
+
+    The features of a position-blind baseline: a linear model on them is what
+    a CNN must beat to show that it uses more than composition and motif
+    presence.  Windows touching an ``N`` (an all-zero column) are skipped.
+    """
+    check(1 <= k <= 8, f"k must be between 1 and 8, got {k}")
+    X = np.asarray(X)
+    known = X.sum(axis=1) > 0
+    bases = X.argmax(axis=1).astype(np.int64)
+    width = X.shape[-1] - k + 1
+    check(width > 0, f"sequences of {X.shape[-1]} bases hold no {k}-mer")
+    codes = np.zeros((X.shape[0], width), np.int64)
+    valid = np.ones((X.shape[0], width), bool)
+    for j in range(k):
+        codes = codes * 4 + bases[:, j: j + width]
+        valid &= known[:, j: j + width]
+    keys = (np.arange(X.shape[0])[:, None] * 4**k + codes)[valid]
+    return np.bincount(keys, minlength=X.shape[0] * 4**k).reshape(X.shape[0], 4**k).astype(np.float32)

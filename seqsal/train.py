@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import pearsonr
+from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import nn
 
@@ -262,8 +262,8 @@ def evaluate_predictions(
 
     Classification gives ``auroc`` and ``auprc``.  They are computed on the
     logits directly: both depend only on the ranking of the scores, which the
-    sigmoid does not change.  Regression gives ``mse`` and ``pearson``
-    (``nan`` for an output whose predictions are constant, as early in
+    sigmoid does not change.  Regression gives ``mse``, ``pearson`` and
+    ``spearman`` (``nan`` for an output whose predictions are constant, as early in
     training, since the correlation is then undefined).
 
     Parameters
@@ -317,8 +317,11 @@ def evaluate_predictions(
             f"targets of output {column} are constant, so the Pearson correlation is undefined; "
             "evaluate on varied targets",
         )
-    pearson = [pearsonr(y[:, c], scores[:, c])[0] if np.ptp(scores[:, c]) > 0 else math.nan for c in columns]
-    return {"mse": float(np.mean((y - scores) ** 2)), "pearson": float(np.mean(pearson))}
+    varied = [np.ptp(scores[:, c]) > 0 for c in columns]
+    pearson = [pearsonr(y[:, c], scores[:, c])[0] if varied[c] else math.nan for c in columns]
+    spearman = [spearmanr(y[:, c], scores[:, c])[0] if varied[c] else math.nan for c in columns]
+    return {"mse": float(np.mean((y - scores) ** 2)), "pearson": float(np.mean(pearson)),
+            "spearman": float(np.mean(spearman))}
 
 
 def train_valid_split(

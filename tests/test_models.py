@@ -209,9 +209,11 @@ def test_load_refuses_weights_that_do_not_match_config(tmp_path):
 
 
 def test_missing_default_model_says_how_to_build_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(models.sources, "default_model_path", lambda: tmp_path / "default_model.pt")
+    monkeypatch.setattr(models.sources, "bundled_model_path", lambda name: tmp_path / f"{name}_model.pt")
     with pytest.raises(SeqsalError, match="make model"):
         load_model()
+    with pytest.raises(SeqsalError, match="make model-pu1"):
+        load_model("pu1")
 
 
 # --- predict -----------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from seqsal.choices import BUNDLED_MODEL_NAMES
+
 
 def int_list(text: str) -> tuple[int, ...]:
     """``"7,3,5"`` → ``(7, 3, 5)``."""
@@ -83,8 +85,9 @@ def add_model(parser: argparse.ArgumentParser, default: str | None = "default") 
     """
     group = parser.add_argument_group("model")
     group.add_argument("--model", default=default,
-                       help="seqsal model file, torch.export program (.pt2) or TorchScript file; 'default' for "
-                            "the bundled model" + ("" if default is None else f" (default {default})"))
+                       help="seqsal model file, torch.export program (.pt2) or TorchScript file, or a bundled "
+                            f"model: {', '.join(BUNDLED_MODEL_NAMES)} (README model cards)"
+                            + ("" if default is None else f" (default {default})"))
     group.add_argument("--model-code", metavar="FILE.py:NAME|pkg.mod:NAME", default=None,
                        help="trusted Python that builds the model (a class or function called without "
                             "arguments); imported only when given, its SHA-256 is recorded")

@@ -20,10 +20,24 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     source.add_argument("--labels", help="TSV with an 'id' column and one or more target columns")
     source.add_argument("--pos", help="positive FASTA (with --neg)")
     source.add_argument("--neg", help="negative FASTA, or 'shuffle'")
+    source.add_argument("--table", help="TSV (plain or gzip) with a sequence column and target columns, e.g. "
+                                        "MPRA activities (with --target-column)")
+    source.add_argument("--sequence-column", default="seq", help="--table column holding sequences (default seq)")
+    source.add_argument("--target-column", dest="target_columns", type=options.name_list, default=(),
+                        help="--table column(s) to predict, comma-separated (e.g. mean_value)")
     source.add_argument("--valid-fasta", help="validation FASTA (ids in --labels); default: hold out "
                                               "--valid-fraction of the training data")
+    source.add_argument("--valid-table", help="validation table (same columns as --table)")
+    source.add_argument("--valid-chroms", type=options.name_list, default=(),
+                        help="validate on the records of these chromosomes (comma-separated, read from "
+                             "chrN:start-end headers)")
     source.add_argument("--valid-fraction", type=float, default=0.1, help="held-out share (default 0.1)")
     source.add_argument("--test-fasta", help="test FASTA (ids in --labels); its metrics go into the model file")
+    source.add_argument("--test-table", help="test table (same columns as --table); its metrics go into the model "
+                                             "file")
+    source.add_argument("--test-chroms", type=options.name_list, default=(),
+                        help="hold out the records of these chromosomes (comma-separated) as the test set: never "
+                             "trained or stopped on; their metrics go into the model file")
     source.add_argument("--length", type=int, default=None, help="model input length (default: first record's)")
     source.add_argument("--fit", action="store_true", help="centre-crop or N-pad sequences to --length")
     arch = parser.add_argument_group("model")
@@ -48,6 +62,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     fitting.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay (default 0)")
     fitting.add_argument("--batch-size", type=options.positive_int, default=128, help="batch size (default 128)")
     fitting.add_argument("--seed", type=options.non_negative_int, default=0, help="random seed (default 0)")
+    parser.add_argument("--description", default=None,
+                        help="one line saying what the model was trained on and is for; reports show it")
     parser.add_argument("--out", required=True, help="model file to write (.pt)")
     options.add_device(parser)
     parser.set_defaults(run=run)

@@ -30,7 +30,7 @@ from seqsal.evaluate.randomization import randomization_check
 from seqsal.evaluate.report import write_report
 from seqsal.evaluate.stability import max_sensitivity
 from seqsal.explain.bundle import Bundle, load_bundle
-from seqsal.models import EnhancerCNN, default_model_path, load_model
+from seqsal.models import EnhancerCNN, load_model, model_file_path
 from seqsal.progress import Progress
 from seqsal.pvalues import DEFAULT_PVALUE
 from seqsal.runs import RunFolder
@@ -242,7 +242,7 @@ def _explained_model(bundle: Bundle, model: str | Path | EnhancerCNN | None) -> 
     loaded = load_model(model)
     recorded = bundle.manifest["model"]["sha256"]
     if recorded and not isinstance(model, EnhancerCNN):
-        model_file = default_model_path() if str(model) == "default" else Path(model)
+        model_file = model_file_path(model)
         check(io.file_sha256(model_file) == recorded,
               f"{model}: is not the model that made {bundle.folder} (its SHA-256 differs); pass the explained model")
     return loaded

@@ -167,6 +167,22 @@ def draw_bundle(folder: Path, manifest: dict, stores: dict[str, ArrayStore], set
     write_report(folder, manifest, top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths)
 
 
+def model_card(metadata: dict) -> dict[str, str]:
+    """What the model was trained on and how well it did on held-out data, from its file's metadata.
+
+    An explanation is only as good as the model, and a model only knows the
+    data it was trained on; the report says both, so a reader sees at once
+    when, say, a model of human PU.1 peaks is asked about fly enhancers.
+    """
+    card = {"model trained on": metadata.get("description") or "not recorded in the model file"}
+    for key, label in (("test_metrics", "model test metrics"), ("baseline_test_metrics", "baseline test metrics")):
+        metrics = metadata.get(key) or {}
+        if metrics:
+            card[label] = ", ".join(f"{name} {value:.3f}" if isinstance(value, float) else f"{name}: {value}"
+                                    for name, value in metrics.items())
+    return card
+
+
 def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Sequence[Path]) -> Path:
     """Write ``report.html``: settings, the top of the prediction table and the logos, all embedded."""
     settings = manifest["settings"]
@@ -185,6 +201,7 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
         "input sha256": f"{digest[:16]}…" if digest else "per shard, listed in manifest.json",
         "model": manifest["model"]["path"],
         "model task": manifest["model"]["config"]["task"],
+        **model_card(manifest["model"].get("metadata") or {}),
         "method options": ", ".join(f"{k}={v}" for k, v in settings["options"].items()) or "defaults",
         "seqsal version": manifest["seqsal_version"],
         "torch version": manifest["torch_version"],

@@ -15,12 +15,15 @@ Every name importable from ``seqsal.models`` before the split still is.
 
 from seqsal.models.adapter import Adapters, ModelInterface, SequenceModel, unwrap
 from seqsal.models.cnn import ACTIVATIONS, HEADS, TASKS, EnhancerCNN, Exponential, ModelConfig
-from seqsal.models.files import FORMAT, FORMAT_VERSION, default_model_path, save_model
+from seqsal.models.files import (
+    BUNDLED_MODELS, FORMAT, FORMAT_VERSION, bundled_model_path, default_model_path, model_file_path, save_model,
+)
 from seqsal.models.running import as_input_tensor, check_logits, predict, resolve_device
 from seqsal.models.sources import ModelOptions, load_model, model_provenance
 
 __all__ = [
     "ACTIVATIONS", "FORMAT", "FORMAT_VERSION", "HEADS", "TASKS", "Adapters", "EnhancerCNN", "Exponential",
     "ModelConfig", "ModelInterface", "ModelOptions", "SequenceModel", "as_input_tensor", "check_logits", "unwrap",
-    "default_model_path", "load_model", "model_provenance", "predict", "resolve_device", "save_model",
+    "BUNDLED_MODELS", "bundled_model_path", "default_model_path", "model_file_path", "load_model",
+    "model_provenance", "predict", "resolve_device", "save_model",
 ]

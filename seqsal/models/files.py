@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 import seqsal
+from seqsal.choices import BUNDLED_MODEL_NAMES
 from seqsal.errors import SeqsalError, check
 from seqsal.io import atomic_path
 from seqsal.models.cnn import EnhancerCNN, ModelConfig
@@ -32,9 +33,30 @@ ACCEPTED = ("a seqsal model file (save_model), a torch.export program (torch.exp
             "(torch.jit.save), or a state dict together with the code that builds the module (code= and weights=)")
 
 
+#: The models shipped inside the package: the name ``--model`` accepts → (file next to this package's
+#: ``__init__``, the ``make`` target that rebuilds it).  The README has a model card for each.
+BUNDLED_MODELS: dict[str, tuple[str, str]] = {
+    "default": ("default_model.pt", "make model"),
+    "pu1": ("pu1_model.pt", "make model-pu1"),
+    "wtc11": ("wtc11_model.pt", "make model-wtc11"),
+}
+assert tuple(BUNDLED_MODELS) == BUNDLED_MODEL_NAMES, "seqsal.choices.BUNDLED_MODEL_NAMES must list the same names"
+
+
+def bundled_model_path(name: str = "default") -> Path:
+    """Where a bundled model lives (``name`` is a key of :data:`BUNDLED_MODELS`)."""
+    check(name in BUNDLED_MODELS, f"{name!r} is not a bundled model; use one of {', '.join(BUNDLED_MODELS)}")
+    return Path(seqsal.__file__).parent / BUNDLED_MODELS[name][0]
+
+
 def default_model_path() -> Path:
     """Where the bundled default model lives (built by ``make model``)."""
-    return Path(seqsal.__file__).parent / "default_model.pt"
+    return bundled_model_path("default")
+
+
+def model_file_path(source: str | os.PathLike) -> Path:
+    """The file a model source names: a bundled model's file for its name, else the path as given."""
+    return bundled_model_path(str(source)) if str(source) in BUNDLED_MODELS else Path(source)
 
 
 def save_model(model: EnhancerCNN, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:

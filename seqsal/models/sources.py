@@ -36,7 +36,7 @@ from seqsal.io import file_sha256
 from seqsal.models.adapter import TASKS, Adapters, ModelInterface, SequenceModel, dtype_name, network_dtype
 from seqsal.models.cnn import EnhancerCNN, ModelConfig
 from seqsal.models.files import (
-    default_model_path, is_seqsal_payload, model_from_payload, read_weights,
+    BUNDLED_MODELS, bundled_model_path, is_seqsal_payload, model_file_path, model_from_payload, read_weights,
 )
 from seqsal.models.probe import discover_length, try_forward
 from seqsal.models.running import resolve_device
@@ -170,10 +170,10 @@ def _ready(model: SequenceModel, device: str | torch.device | None) -> SequenceM
 
 
 def _existing_file(source: str | os.PathLike) -> Path:
-    if str(source) == "default":
-        path = default_model_path()
-        check(path.is_file(),
-              f"the bundled default model {path} is missing; build it with `make model` or pass a model file")
+    if str(source) in BUNDLED_MODELS:
+        path = bundled_model_path(str(source))
+        check(path.is_file(), f"the bundled {source} model {path} is missing; build it with "
+                              f"`{BUNDLED_MODELS[str(source)][1]}` or pass a model file")
         return path
     path = Path(source)
     check(path.exists(), f"model file {path} does not exist; check the path")
@@ -391,7 +391,7 @@ def model_provenance(source: str | os.PathLike | nn.Module, model: nn.Module | N
         entry = {"kind": "seqsal" if isinstance(model, EnhancerCNN) else "in-memory", "path": "in-memory",
                  "sha256": None}
     else:
-        path = default_model_path() if str(source) == "default" else Path(source)
+        path = model_file_path(source)
         entry = {"kind": "seqsal", "path": str(path.resolve()), "sha256": file_sha256(path)}
     entry["config"] = config.to_dict() if isinstance(config, (ModelConfig, ModelInterface)) else None
     entry["metadata"] = getattr(model, "metadata", {})
