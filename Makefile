@@ -22,18 +22,20 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## demo: explain example enhancers with the bundled model; writes reports under demo_out/
+## demo: explain synthetic enhancers with the default model, held-out PU.1 peaks with the pu1 model and held-out
+## lentiMPRA elements with the wtc11 model; writes reports under demo_out/
 demo: install
 	rm -rf $(DEMO_OUT)
 	$(BIN)/seqsal explain data/synthetic_demo/test.fa --model default --method saliency,grad_x_input \
 		--correct --motifs GATA1,FOS::JUN,ETS1,CREB1,SP1 --motif-threshold 0.6 --logos 4 --out $(DEMO_OUT)/synthetic
 	$(BIN)/seqsal evaluate $(DEMO_OUT)/synthetic --masks data/synthetic_demo/masks.npz \
 		--checks deletion,plausibility --out $(DEMO_OUT)/synthetic_evaluation
-	$(BIN)/seqsal explain data/deepstarr_example_enhancers.fa --model default --method grad_x_input \
-		--correct --logos 2 --out $(DEMO_OUT)/deepstarr
-	$(BIN)/seqsal predict data/deepstarr_example_enhancers.fa --model default > $(DEMO_OUT)/deepstarr_predictions.tsv
-	@echo "demo done: open $(DEMO_OUT)/synthetic/report.html, $(DEMO_OUT)/synthetic_evaluation/report.html" \
-		"and $(DEMO_OUT)/deepstarr/report.html"
+	$(BIN)/seqsal explain data/pu1_heldout.fa --model pu1 --method grad_x_input,ism --correct \
+		--motifs SPI1 --motif-threshold 0.7 --logos 4 --out $(DEMO_OUT)/pu1
+	$(BIN)/seqsal explain data/wtc11_heldout.fa --model wtc11 --method grad_x_input,ism --correct \
+		--logos 4 --out $(DEMO_OUT)/wtc11
+	@echo "demo done: open $(DEMO_OUT)/synthetic/report.html, $(DEMO_OUT)/synthetic_evaluation/report.html," \
+		"$(DEMO_OUT)/pu1/report.html (held-out PU.1 peaks) and $(DEMO_OUT)/wtc11/report.html (held-out lentiMPRA)"
 
 ## test: the whole test suite (slow scientific checks included)
 test: install-test
@@ -52,9 +54,18 @@ model-pu1: install
 	$(BIN)/seqsal train --threads 1 --pos data/pu1_peaks.fa.gz --neg shuffle \
 		--valid-chroms chr7,chr10 --test-chroms chr8,chr9 \
 		--channels 64,32,32 --kernels 11,5,5 --dense 64 --dropout 0.2 --activation exp --head flatten \
-		--epochs 6 --patience 2 --seed 1 \
+		--epochs 3 --patience 1 --batch-size 256 --seed 1 \
 		--description "PU.1 (SPI1) ChIP-seq peaks (human, 100 bp) vs dinucleotide-shuffled copies; test chr8, chr9" \
 		--out seqsal/pu1_model.pt
+
+## model-wtc11: the bundled lentiMPRA model (README model card): trained+validated on fold 2, tested on fold 1
+model-wtc11: install
+	$(BIN)/seqsal train --threads 1 --table data/lentimpra_wtc11_valid.tsv.gz --sequence-column seq \
+		--target-column mean_value --test-table data/lentimpra_wtc11_test.tsv.gz --valid-fraction 0.1 \
+		--channels 64,32,32 --kernels 11,5,5 --dense 64 --dropout 0.3 --activation relu --head gap \
+		--epochs 25 --patience 4 --augment-rc --seed 1 \
+		--description "lentiMPRA activity (log2 RNA/DNA) of 230-bp human elements in WTC11 cells; trained on fold 2, tested on fold 1" \
+		--out seqsal/wtc11_model.pt
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

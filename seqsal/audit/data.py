@@ -72,6 +72,7 @@ class AuditData:
         negatives: Sequence[io.Record],
         splits: Mapping[str, str] | None = None,
         sources: Mapping[str, str] | None = None,
+        one_class: bool = False,
     ) -> AuditData:
         """Collect and encode two record lists, checking every base and split assignment.
 
@@ -84,6 +85,9 @@ class AuditData:
             must have one.
         sources
             Names of the inputs for messages, e.g. ``{"positive": "pos.fa"}``.
+        one_class
+            Records of one set, e.g. an activity table (:mod:`seqsal.audit.activity`):
+            ``negatives`` may be empty and every record is labelled 1.
 
         Raises
         ------
@@ -93,7 +97,8 @@ class AuditData:
         """
         sources = {"positive": "positives", "negative": "negatives", **(sources or {})}
         check(len(positives) > 0, f"{sources['positive']}: the positive class is empty; give at least one record")
-        check(len(negatives) > 0, f"{sources['negative']}: the negative class is empty; give at least one record")
+        check(len(negatives) > 0 or one_class,
+              f"{sources['negative']}: the negative class is empty; give at least one record")
         records = list(positives) + list(negatives)
         labels = np.concatenate([np.ones(len(positives), np.int8), np.zeros(len(negatives), np.int8)])
         ids = [record.id for record in records]

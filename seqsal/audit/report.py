@@ -57,9 +57,12 @@ def write_audit(
     return write_audit_files(result, folder)
 
 
-def write_audit_files(result: AuditResult, folder: RunFolder) -> Path:
+def write_audit_files(
+    result: AuditResult, folder: RunFolder, build: Callable[[AuditResult], Report] | None = None
+) -> Path:
     """Write ``summary.json``, ``checks.tsv``, one TSV per evidence table and ``report.html`` into a started
-    run folder, then mark its manifest complete."""
+    run folder, then mark its manifest complete; ``build`` makes the report (default :func:`build_report`,
+    the class audit's; the activity audit passes its own)."""
     files = ["summary.json", "checks.tsv", "report.html"]
     for check_result in result.checks:
         for name, table in check_result.tables.items():
@@ -67,7 +70,7 @@ def write_audit_files(result: AuditResult, folder: RunFolder) -> Path:
             files.append(f"{name}.tsv")
     io.write_table(folder.path / "checks.tsv", result.findings_table())
     io.write_json(folder.path / "summary.json", result.summary())
-    build_report(result).write(folder.path / "report.html")
+    (build or build_report)(result).write(folder.path / "report.html")
     folder.finish(files, flagged=result.flagged)
     return folder.path
 
@@ -105,7 +108,7 @@ def build_report(result: AuditResult) -> Report:
     }, caption="Dataset")
     overview = result.findings_table()[["check", "item", "test", "statistic", "p_value", "q_value", "effect_size",
                                         "flag", "status", "threshold"]]
-    report.add_table(_display(overview),
+    report.add_table(display_table(overview),
                      caption="Every check: statistic, p and q values, effect size, and the rule used.")
     for check_result in result.checks:
         report.add_heading(check_result.title)
@@ -113,7 +116,7 @@ def build_report(result: AuditResult) -> Report:
         for finding in check_result.findings:
             report.add_paragraph(("FLAG: " if finding.flag else "") + finding.message)
         if check_result.name not in _REPORT_EVIDENCE:
-            report.add_table(_display(next(iter(check_result.tables.values()))))
+            report.add_table(display_table(next(iter(check_result.tables.values()))))
             continue
         _REPORT_EVIDENCE[check_result.name](report, check_result)
     report.add_heading("Thresholds")
@@ -130,7 +133,7 @@ def minimum_size_sentence(sizes: Mapping[str, int | None], n_pos: int, n_neg: in
             "only a small share of a class needs many more.")
 
 
-def _display(table: pd.DataFrame) -> pd.DataFrame:
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """A table as the report shows it: no index, blanks for missing values, FLAG for flagged rows."""
     shown = table.reset_index(drop=True)
     shown = shown.astype(object).where(shown.notna(), "")
@@ -141,7 +144,7 @@ def _display(table: pd.DataFrame) -> pd.DataFrame:
 
 def _adapter_evidence(report: Report, result: CheckResult) -> None:
     table = result.tables["adapters"]
-    report.add_table(_display(table), caption="Sequences with a hit per class; hits by kind are positives/negatives.")
+    report.add_table(display_table(table), caption="Sequences with a hit per class; hits by kind are positives/negatives.")
     figure = Figure(figsize=(7, 0.35 * len(table) + 1.2), layout="constrained")
     ax = figure.subplots()
     positions = np.arange(len(table))
@@ -162,7 +165,7 @@ def _kmer_evidence(report: Report, result: CheckResult) -> None:
     columns = ["k", "kmer", "pos_rate", "neg_rate", "log2_odds_ratio", "q", "element", "annotation", "motif_match",
                "flag"]
     annotated = table[table["annotation"] != ""]
-    report.add_table(_display(annotated.sort_values(["flag", "q"], ascending=[False, True]).head(40)[columns]),
+    report.add_table(display_table(annotated.sort_values(["flag", "q"], ascending=[False, True]).head(40)[columns]),
                      caption="Most significant k-mers with their best known motif (all tested k-mers in kmers.tsv).")
     figure = Figure(figsize=(6.5, 4), layout="constrained")
     ax = figure.subplots()
@@ -178,7 +181,7 @@ def _kmer_evidence(report: Report, result: CheckResult) -> None:
 
 
 def _composition_evidence(report: Report, result: CheckResult) -> None:
-    report.add_table(_display(result.tables["composition"]))
+    report.add_table(display_table(result.tables["composition"]))
     sequences = result.tables["sequences"]
     figure = Figure(figsize=(9, 6))  # fixed spacing: a constrained layout would double the drawing time
     axes = figure.subplots(2, 2, gridspec_kw={"hspace": 0.35, "wspace": 0.3}).ravel()
@@ -200,16 +203,16 @@ def _composition_evidence(report: Report, result: CheckResult) -> None:
 def _leakage_evidence(report: Report, result: CheckResult) -> None:
     duplicates, near = result.tables["duplicates"], result.tables["near_duplicates"]
     if len(duplicates):
-        report.add_table(_display(duplicates.sort_values(["cross_split", "cross_class"], ascending=False).head(50)),
+        report.add_table(display_table(duplicates.sort_values(["cross_split", "cross_class"], ascending=False).head(50)),
                          caption=f"Duplicate groups ({len(duplicates)} records in duplicates.tsv).")
     if len(near):
-        report.add_table(_display(near.sort_values("cross_class_or_split", ascending=False).head(50)),
+        report.add_table(display_table(near.sort_values("cross_class_or_split", ascending=False).head(50)),
                          caption=f"Near-duplicate pairs ({len(near)} in near_duplicates.tsv).")
 
 
 def _baseline_evidence(report: Report, result: CheckResult) -> None:
     table = result.tables["baselines"]
-    report.add_table(_display(table))
+    report.add_table(display_table(table))
     figure = Figure(figsize=(6, 2.4), layout="constrained")
     ax = figure.subplots()
     ax.barh(table["baseline"], table["auroc"], xerr=table["auroc_sd"], color="#777777")

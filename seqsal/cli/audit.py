@@ -16,9 +16,19 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "adapters and homopolymers, enriched k-mers without a known motif, GC/length/N/soft-mask "
                     "differences, duplicates across classes and splits, and trivial baselines; with --model, "
                     "how much the model relies on flagged artifacts. Writes summary.json, report.html and a "
-                    "TSV per check. Exit status 0, or 1 with --fail-on-flag when anything is flagged.")
-    parser.add_argument("--pos", required=True, help="positive FASTA (plain or gzipped)")
-    parser.add_argument("--neg", required=True, help="negative FASTA (plain or gzipped)")
+                    "TSV per check. Exit status 0, or 1 with --fail-on-flag when anything is flagged. An activity "
+                    "(regression) dataset is audited with --table instead of --pos/--neg: library flanks, k-mer and "
+                    "GC association with activity (Spearman, BH FDR), ridge baselines (R², Spearman) and "
+                    "duplicates across tables.")
+    parser.add_argument("--pos", help="positive FASTA (plain or gzipped)")
+    parser.add_argument("--neg", help="negative FASTA (plain or gzipped)")
+    activity = parser.add_argument_group("activity (regression) dataset, instead of --pos/--neg")
+    activity.add_argument("--table", action="append", default=None,
+                          help="TSV (plain or gzip) of sequences and measured activity; repeat for each split "
+                               "(each file is one split, compared for duplicates)")
+    activity.add_argument("--sequence-column", default="seq", help="--table column holding sequences (default seq)")
+    activity.add_argument("--target-column", default="mean_value",
+                          help="--table column holding activity (default mean_value)")
     parser.add_argument("--splits", default=None, help="TSV with 'id' and 'split' columns covering every record")
     parser.add_argument("--model", default=None, help="trained seqsal model file ('default' = bundled model)")
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
@@ -74,6 +84,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from seqsal.audit.findings import AuditThresholds
     from seqsal.audit.run import run_audit
+    from seqsal.errors import check
 
     thresholds = AuditThresholds(
         fdr=args.fdr, adapter_ratio=args.adapter_ratio, adapter_min_length=args.adapter_min_length,
@@ -85,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
         max_duplicate_fraction=args.max_duplicate_fraction, attribution_enrichment=args.attribution_enrichment,
         prediction_change=args.prediction_change,
     )
+    if args.table:
+        return _run_activity(args, thresholds)
+    check(args.pos and args.neg, "give --pos and --neg (two classes), or --table (an activity dataset)")
     result = run_audit(args.pos, args.neg, args.out, splits=args.splits, model=args.model, motif_db=args.motif_db,
                        adapters=args.adapters, force=args.force, thresholds=thresholds, k_values=args.k,
                        baseline_max_per_class=args.baseline_max, folds=args.folds, max_model_sequences=args.model_max,
@@ -93,4 +107,20 @@ def run(args: argparse.Namespace) -> int:
     untold = f"; too few records to tell or not run: {', '.join(result.untold)}" if result.untold else ""
     print(f"audited {result.dataset['n_positive']} positives and {result.dataset['n_negative']} negatives; "
           f"flags: {flags}{untold}; wrote {args.out}/ (report.html, summary.json, *.tsv)", file=sys.stderr)
+    return 1 if result.flagged and args.fail_on_flag else 0
+
+
+def _run_activity(args: argparse.Namespace, thresholds) -> int:
+    """``seqsal audit --table ...``: the activity audit."""
+    from seqsal.audit.activity_report import run_activity_audit
+    from seqsal.errors import check
+
+    check(not (args.pos or args.neg or args.splits or args.model),
+          "--table audits an activity dataset; --pos, --neg, --splits and --model belong to the class audit")
+    result = run_activity_audit(args.table, args.out, sequence_column=args.sequence_column,
+                                target_column=args.target_column, motif_db=args.motif_db, adapters=args.adapters,
+                                thresholds=thresholds, folds=args.folds, random_state=args.seed, force=args.force)
+    flanks = next(f.message for f in result.findings if f.check == "flanks")
+    print(f"audited {result.dataset['n_records']} records with activity; {flanks} Wrote {args.out}/ "
+          "(report.html, summary.json, *.tsv)", file=sys.stderr)
     return 1 if result.flagged and args.fail_on_flag else 0
