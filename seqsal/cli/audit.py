@@ -20,7 +20,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--pos", required=True, help="positive FASTA (plain or gzipped)")
     parser.add_argument("--neg", required=True, help="negative FASTA (plain or gzipped)")
     parser.add_argument("--splits", default=None, help="TSV with 'id' and 'split' columns covering every record")
-    parser.add_argument("--model", default=None, help="trained seqsal model file ('default' = bundled model)")
+    options.add_model(parser, default=None)
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
     parser.add_argument("--adapters", default=None, help="FASTA of adapters (default: bundled Illumina/Nextera)")
     options.add_output(parser)
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         max_duplicate_fraction=args.max_duplicate_fraction, attribution_enrichment=args.attribution_enrichment,
         prediction_change=args.prediction_change,
     )
-    result = run_audit(args.pos, args.neg, args.out, splits=args.splits, model=args.model, motif_db=args.motif_db,
+    result = run_audit(args.pos, args.neg, args.out, splits=args.splits, model=options.model_from_args(args), motif_db=args.motif_db,
                        adapters=args.adapters, force=args.force, thresholds=thresholds, k_values=args.k,
                        baseline_max_per_class=args.baseline_max, folds=args.folds, max_model_sequences=args.model_max,
                        random_state=args.seed, device=args.device, progress=not args.quiet)

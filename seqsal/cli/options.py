@@ -106,7 +106,11 @@ def add_model(parser: argparse.ArgumentParser, default: str | None = "default") 
 
 
 def model_from_args(args: argparse.Namespace):
-    """Load the model that :func:`add_model`'s options name (a :class:`seqsal.SeqsalError` if they do not fit)."""
+    """Load the model that :func:`add_model`'s options name (a :class:`seqsal.SeqsalError` if they do not fit).
+
+    ``None`` when the command's ``--model`` has no default and none was given
+    (``evaluate`` then uses the bundle's model, ``audit`` runs no model check).
+    """
     from seqsal.errors import check
     from seqsal.models import load_model
 
@@ -114,7 +118,9 @@ def model_from_args(args: argparse.Namespace):
                                                                "builds the module the weights are for")
     check(args.model_code is None or args.model in (None, "default"),
           "give either --model (a model file) or --model-code with --weights, not both")
-    source = "default" if args.model_code is not None or args.model is None else args.model
+    if args.model is None and args.model_code is None:
+        return None
+    source = "default" if args.model_code is not None else args.model
     return load_model(source, getattr(args, "device", None), code=args.model_code, weights=args.weights,
                       input_layout=args.input_layout, output_index=args.output_index, output_key=args.output_key,
                       reduce=args.reduce, output_names=args.output_names, length=args.model_length,

@@ -17,10 +17,10 @@ from seqsal.models.adapter import Adapters, ModelInterface, SequenceModel, unwra
 from seqsal.models.cnn import ACTIVATIONS, HEADS, TASKS, EnhancerCNN, Exponential, ModelConfig
 from seqsal.models.files import FORMAT, FORMAT_VERSION, default_model_path, save_model
 from seqsal.models.running import as_input_tensor, check_logits, predict, resolve_device
-from seqsal.models.sources import ModelOptions, load_model, model_provenance
+from seqsal.models.sources import ModelOptions, load_model, model_provenance, reload_model
 
 __all__ = [
     "ACTIVATIONS", "FORMAT", "FORMAT_VERSION", "HEADS", "TASKS", "Adapters", "EnhancerCNN", "Exponential",
-    "ModelConfig", "ModelInterface", "ModelOptions", "SequenceModel", "as_input_tensor", "check_logits", "unwrap",
+    "ModelConfig", "ModelInterface", "ModelOptions", "SequenceModel", "as_input_tensor", "check_logits", "reload_model", "unwrap",
     "default_model_path", "load_model", "model_provenance", "predict", "resolve_device", "save_model",
 ]
