@@ -94,8 +94,6 @@ class FullyConnected(nn.Module):
         return self.output(self.dense(x.flatten(1)))
 
 
-
-
 def fully_connected(
     n: int = DEFAULT_N,
     length: int = DEFAULT_LENGTH,

@@ -58,7 +58,6 @@ def load_sequences(fasta: str | PathLike[str], length: int, fit_length: bool = F
     return X, [record.id for record in records]
 
 
-
 def start_output(
     out: str | PathLike[str],
     name: str,
