@@ -248,7 +248,8 @@ def test_report_words_state_the_hidden_shortcut_with_its_numbers():
     assert "ism puts only 0.22 of its attribution on the adapter (chance 0.165)" in text
     assert "a reader of its logos would not see the shortcut" in text
     assert "Spearman ρ = 0.60" in text and "the 2 sequences whose call flips" in text and "mean share of 0.35" in text
-    assert "its logos show the shortcut" in rate_paragraph(1.0, reliance, metrics, effects.assign(rate=1.0))
+    everything = rate_paragraph(1.0, reliance, metrics, effects.assign(rate=1.0, flips=True))
+    assert "its logos show the shortcut" in everything and "every one of the 4 calls flips" in everything
     advice = advice_paragraph(reliance, metrics)
     assert "at rate 0.1, inserting the adapter turned 33% of the negatives positive against 2%" in advice
     assert "seqsal audit" in advice and "0.22 of their attribution" in advice

@@ -18,7 +18,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from seqsal.experiments.shortcut.claims import FAITHFUL_METHODS, STRONG_RANK, hides, relies, shows
+from seqsal.experiments.shortcut.claims import (
+    FAITHFUL_METHODS,
+    PLAUSIBILITY_TOLERANCE,
+    STRONG_RANK,
+    hides,
+    relies,
+    shows,
+)
 from seqsal.experiments.shortcut.config import MOTIF_PRIOR
 
 
@@ -67,7 +74,8 @@ def _map_sentence(method: str, model: pd.Series, scores: pd.Series, clean: pd.Se
                     f"{clean['plausibility_auroc']:.2f})")
     if hides(model, scores, clean):
         return (f"Yet {method} puts only {share:.2f} of its attribution on the adapter (chance {chance:.3f}) and its "
-                f"{plausibility} stays where it was: a reader of its logos would not see the shortcut.")
+                f"{plausibility} stays within {PLAUSIBILITY_TOLERANCE:g} of the clean model's: a reader of its "
+                "logos would not see the shortcut.")
     if shows(scores):
         return (f"{method} puts {share:.2f} of its attribution on the adapter ({share / chance:.1f} x chance), "
                 f"{plausibility}: its logos show the shortcut.")
@@ -82,6 +90,9 @@ def _rank_sentence(method: str, scores: pd.Series, effects: pd.DataFrame) -> str
     flipped = effects[effects["flips"]]
     kept = effects[~effects["flips"]]
     detail = ""
+    if len(flipped) and not len(kept):
+        detail = (f"; every one of the {len(flipped)} calls flips without the adapter, so all these sequences "
+                  "depend on it and the ranking has little to find")
     if len(flipped) and len(kept):
         detail = (f"; the {len(flipped)} sequences whose call flips without the adapter get a mean share of "
                   f"{flipped['adapter_share'].mean():.2f}, the other {len(kept)} {kept['adapter_share'].mean():.2f}")
