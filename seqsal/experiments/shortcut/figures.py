@@ -91,6 +91,7 @@ def plot_rates(metrics: pd.DataFrame, reliance_table: pd.DataFrame) -> Figure:
         for line in ax.get_lines():
             line.set_marker("o")
             line.set_markersize(4)
+        ax.legend(frameon=False, fontsize=8)  # rebuilt, so the legend shows the markers too
     axes[0, 2].axhline(metrics["adapter_share_chance"].mean(), color="#999999", linestyle="--", linewidth=1,
                        label="chance: adapter's share of positions")
     axes[0, 2].legend(frameon=False, fontsize=8)
