@@ -74,8 +74,8 @@ def _map_sentence(method: str, model: pd.Series, scores: pd.Series, clean: pd.Se
                     f"{clean['plausibility_auroc']:.2f})")
     if hides(model, scores, clean):
         return (f"Yet {method} puts only {share:.2f} of its attribution on the adapter (chance {chance:.3f}) and its "
-                f"{plausibility} stays within {PLAUSIBILITY_TOLERANCE:g} of the clean model's: a reader of its "
-                "logos would not see the shortcut.")
+                f"{plausibility} stays within {PLAUSIBILITY_TOLERANCE:g}: a reader of its logos would not see the "
+                "shortcut.")
     if shows(scores):
         return (f"{method} puts {share:.2f} of its attribution on the adapter ({share / chance:.1f} x chance), "
                 f"{plausibility}: its logos show the shortcut.")
