@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from matplotlib.figure import Figure
 
 from seqsal import io
@@ -37,7 +38,7 @@ from seqsal.experiments.pitfalls.compare import (
 from seqsal.experiments.pitfalls.fully_connected import DEFAULT_FC_DROPOUT, DEFAULT_HIDDEN_UNITS, fully_connected
 from seqsal.experiments.pitfalls.off_simplex import OffSimplexResult, off_simplex, plot_off_simplex
 from seqsal.experiments.pitfalls.saturation import SaturationResult, plot_saturation, saturation
-from seqsal.models import default_model_path, load_model
+from seqsal.models import load_model, model_provenance
 from seqsal.plot import save_figure
 from seqsal.runs import RunFolder
 
@@ -137,7 +138,7 @@ def run_pitfall(
     out: str | PathLike[str],
     *,
     fasta: str | PathLike[str] | None = None,
-    model: str | PathLike[str] = "default",
+    model: str | PathLike[str] | nn.Module = "default",
     record_id: str | None = None,
     correct: bool = False,
     fit_length: bool = False,
@@ -186,7 +187,7 @@ def run_pitfall(
 
 
 def _explain_pitfall(
-    name: str, out: str | PathLike[str], fasta: str | PathLike[str] | None, model: str | PathLike[str],
+    name: str, out: str | PathLike[str], fasta: str | PathLike[str] | None, model: str | PathLike[str] | nn.Module,
     record_id: str | None, correct: bool, fit_length: bool, *, batch_size: int,
     device: str | torch.device | None, force: bool,
 ) -> tuple[PitfallResult, RunFolder, dict[str, Any]]:
@@ -194,13 +195,13 @@ def _explain_pitfall(
     explained = load_model(model)
     fasta_path = Path(fasta) if fasta is not None else default_fasta()
     X, ids = load_sequences(fasta_path, explained.config.input_length, fit_length)
-    model_file = default_model_path() if str(model) == "default" else Path(model)
-    parameters: dict[str, Any] = {"model": str(model), "fasta": str(fasta_path), "fit_length": fit_length}
+    parameters: dict[str, Any] = {"model": model_provenance(model, explained), "fasta": str(fasta_path),
+                                  "fit_length": fit_length}
     if name == "saturation":
         parameters |= {"method": "grad_x_input", "record_id": record_id, "correct": correct}
     else:
         parameters |= {"method": "gradient"}
-    folder = start_output(out, name, parameters, None, {"model": model_file, "fasta": fasta_path}, force=force)
+    folder = start_output(out, name, parameters, None, {"fasta": fasta_path}, force=force)
     if name == "saturation":
         result = saturation(explained, X, ids, record_id=record_id, correct=correct, batch_size=batch_size,
                             device=device)
