@@ -16,6 +16,7 @@ import yaml
 from seqsal import io
 from seqsal.cli import main
 from seqsal.models import EnhancerCNN, save_model
+from seqsal.runs import read_manifest
 from tests.conftest import TINY, random_sequences
 
 pytest.importorskip("snakemake")
@@ -88,7 +89,7 @@ def test_sharded_explain_equals_one_run_and_reruns_only_a_deleted_shard(explain_
     np.testing.assert_array_equal(np.load(merged / "prediction.npy"), np.load(whole / "prediction.npy"))
     assert (merged / "scores.tsv").read_text() == (whole / "scores.tsv").read_text()
     assert sorted(p.name for p in (merged / "logos").iterdir()) == sorted(p.name for p in (whole / "logos").iterdir())
-    manifest = io.read_manifest(merged)
+    manifest = read_manifest(merged)
     assert manifest["complete"] and manifest["n_sequences"] == N_RECORDS
     assert [s["first_index"] for s in manifest["shards"]] == [0, 8, 16]
     assert all(len(s["files_sha256"]) == 2 + 1 + len(METHODS) for s in manifest["shards"])
@@ -189,4 +190,4 @@ def test_the_workflow_explains_a_users_own_model_from_code_and_weights(tmp_path:
     with np.load(tmp_path / "results/peaks/bundle/attr.grad_x_input.npz") as got, \
             np.load(tmp_path / "whole/attr.grad_x_input.npz") as expected:
         np.testing.assert_array_equal(got["arr_0"], expected["arr_0"])
-    assert io.read_manifest(tmp_path / "results/peaks/bundle")["model"]["kind"] == "code"
+    assert read_manifest(tmp_path / "results/peaks/bundle")["model"]["kind"] == "code"
