@@ -87,6 +87,10 @@ def run(args: argparse.Namespace) -> None:
     )
     bundle = explain_fasta(args.fasta, options.model_from_args(args), args.out, settings, device=args.device,
                            progress=not args.quiet, resume=args.resume, force=args.force)
+    ambiguous = bundle.manifest.get("ambiguous_bases", {})
+    if ambiguous:
+        counts = ", ".join(f"{code} {count}" for code, count in ambiguous.items())
+        print(f"note: bases other than ACGT were encoded as all-zero columns (no base): {counts}", file=sys.stderr)
     renamed = bundle.manifest.get("renamed_ids", [])
     if renamed:
         first = renamed[0]

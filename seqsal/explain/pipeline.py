@@ -236,6 +236,8 @@ def _manifest_fields(fasta: str | Path, source: CheckedInput, model_source, mode
     }
     if source.renamed:
         fields["renamed_ids"] = source.renames()
+    if source.ambiguous:
+        fields["ambiguous_bases"] = dict(source.ambiguous)
     return fields
 
 
