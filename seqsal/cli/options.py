@@ -73,7 +73,7 @@ def add_output(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model(parser: argparse.ArgumentParser, default: str | None = "default") -> None:
-    """``--model`` and the options that load a user's own model (see ``docs/own_model.md``).
+    """``--model`` and the options that load a user's own model (see "Your own model" in the README).
 
     ``--model`` names a seqsal model file, a ``torch.export`` program or a
     TorchScript file; ``--model-code`` with ``--weights`` builds the model
