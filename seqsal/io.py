@@ -146,7 +146,19 @@ def stdin_as_file() -> Iterator[Path]:
         with open(path, "wb") as handle:
             shutil.copyfileobj(sys.stdin.buffer, handle)
         check(path.stat().st_size > 0, "standard input is empty; pipe a FASTA file in, or give its path")
-        yield path
+        _SPOOLED_STDIN.add(str(path))
+        try:
+            yield path
+        finally:
+            _SPOOLED_STDIN.discard(str(path))
+
+
+_SPOOLED_STDIN: set[str] = set()
+
+
+def input_name(path: PathLike) -> str:
+    """How a manifest names an input: ``"-"`` for standard input spooled by :func:`stdin_as_file`, else the path."""
+    return "-" if str(path) in _SPOOLED_STDIN else str(path)
 
 
 _COORDINATES = re.compile(
