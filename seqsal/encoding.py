@@ -18,6 +18,8 @@ from seqsal.errors import SeqsalError, check
 
 ALPHABET = "ACGT"
 IUPAC_DNA = frozenset("ACGTNRYSWKMBDHV")
+#: The IUPAC codes other than ACGT, in a fixed order: each encodes as an all-zero column.
+AMBIGUITY_CODES = "NRYSWKMBDHV"
 
 # Byte lookup: ACGT map to their row, other IUPAC codes to 4 (all-zero column),
 # anything else to 5 (an error).

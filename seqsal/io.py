@@ -15,13 +15,11 @@ import gzip
 import hashlib
 import json
 import os
-import platform
 import re
 import secrets
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Iterable, Iterator, NamedTuple, Sequence
 
@@ -33,7 +31,6 @@ from Bio.SeqIO.QualityIO import FastqGeneralIterator
 from seqsal.errors import SeqsalError, check
 
 PathLike = str | os.PathLike
-MANIFEST = "manifest.json"
 
 
 class Record(NamedTuple):
@@ -149,7 +146,19 @@ def stdin_as_file() -> Iterator[Path]:
         with open(path, "wb") as handle:
             shutil.copyfileobj(sys.stdin.buffer, handle)
         check(path.stat().st_size > 0, "standard input is empty; pipe a FASTA file in, or give its path")
-        yield path
+        _SPOOLED_STDIN.add(str(path))
+        try:
+            yield path
+        finally:
+            _SPOOLED_STDIN.discard(str(path))
+
+
+_SPOOLED_STDIN: set[str] = set()
+
+
+def input_name(path: PathLike) -> str:
+    """How a manifest names an input: ``"-"`` for standard input spooled by :func:`stdin_as_file`, else the path."""
+    return "-" if str(path) in _SPOOLED_STDIN else str(path)
 
 
 _COORDINATES = re.compile(
@@ -341,63 +350,3 @@ def read_masks(path: PathLike) -> dict[str, np.ndarray]:
         f"mask file {str(path)!r} has {len(ids)} ids but masks of shape {mask.shape}; rewrite it",
     )
     return {str(record_id): row.astype(bool) for record_id, row in zip(ids, mask)}
-
-
-def prepare_output_dir(path: PathLike, option: str = "--out") -> Path:
-    """Create an output folder, refusing to write into a folder seqsal did not make.
-
-    A folder is accepted when it is new, empty, or holds a seqsal
-    ``manifest.json``; anything else might be the user's own data, and writing
-    into it could overwrite files with the same names.
-    """
-    path = Path(path)
-    if path.exists():
-        check(path.is_dir(), f"{option} {path} is a file; give a folder path")
-        if any(path.iterdir()):
-            manifest = path / MANIFEST
-            is_ours = False
-            if manifest.is_file():
-                try:
-                    is_ours = json.loads(manifest.read_text()).get("tool") == "seqsal"
-                except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
-                    is_ours = False
-            check(
-                is_ours,
-                f"{option} {path} already exists and was not made by seqsal; choose a new or empty folder",
-            )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def manifest_header(kind: str) -> dict:
-    """The fields every seqsal manifest opens with: what wrote it, with which versions, when.
-
-    ``complete`` starts false; each writer adds its own fields and sets it to
-    true after its last file, so a folder from an interrupted run says so.
-    """
-    import torch  # imported here so that reading FASTA does not pay for torch
-
-    from seqsal import __version__
-
-    return {
-        "tool": "seqsal",
-        "kind": kind,
-        "complete": False,
-        "seqsal_version": __version__,
-        "torch_version": torch.__version__,
-        "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def read_manifest(folder: PathLike) -> dict:
-    """Read a seqsal output folder's manifest, with a clear error when it is not one."""
-    path = Path(folder) / MANIFEST
-    check(path.is_file(), f"{folder}: no {MANIFEST}; this is not a seqsal output folder")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise SeqsalError(f"{path}: not valid JSON; the folder is damaged") from None
-    check(manifest.get("tool") == "seqsal", f"{path}: not a seqsal manifest")
-    return manifest

@@ -106,19 +106,20 @@ def _style_position_axis(ax: Axes, start: int, length: int) -> None:
     ax.set_xlabel("position (bp)")
 
 
-def _figure_width(length: int) -> float:
-    """Figure width in inches for ``length`` positions.
+def figure_width(length: int, minimum: float = 7.0) -> float:
+    """Figure width in inches for ``length`` positions, at least ``minimum``.
 
     About one inch per 12 bp keeps letters of a 249-bp enhancer distinct at
     150 dpi; the cap keeps very long inputs printable (zoom into a window for
-    base-level detail there).
+    base-level detail there).  Figures with titles or legends beside short
+    sequences ask for a larger ``minimum``.
     """
-    return float(np.clip(length / 12, 7, 22))
+    return float(np.clip(length / 12, minimum, 22))
 
 
 def _new_axes(length: int, height: float) -> Axes:
     """A new single-panel figure, as wide as the sequence needs."""
-    _, ax = plt.subplots(figsize=(_figure_width(length), height), layout="constrained")
+    _, ax = plt.subplots(figsize=(figure_width(length), height), layout="constrained")
     return ax
 
 
@@ -453,7 +454,7 @@ def plot_attribution(
         3,
         1,
         sharex=True,
-        figsize=(_figure_width(length), 5.8),
+        figsize=(figure_width(length), 5.8),
         height_ratios=(2.6, 1.2, 1.2),
         layout="constrained",
     )

@@ -218,7 +218,7 @@ def _check_replaceable(
     earlier = previous.get("kind")
     if earlier != kind:
         raise SeqsalError(
-            f"{folder} holds a seqsal {earlier} run; a {kind} run never writes over another kind, "
+            f"{folder} holds a seqsal {earlier} run; seqsal {kind} never writes over another kind of run, "
             "so choose a new folder"
         )
     if not previous.get("complete"):

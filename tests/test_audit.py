@@ -544,5 +544,7 @@ def test_cli_model_default_runs_the_model_check(small_files, capsys):
     summary = json.loads((small_files / "with_model" / "summary.json").read_text())
     assert summary["settings"]["model"] == "default" and "model" in summary["checks"]
     manifest = json.loads((small_files / "with_model" / "manifest.json").read_text())
-    assert manifest["complete"] and manifest["inputs"]["model"] == {"path": "default"}
+    recorded = manifest["inputs"]["model"]
+    assert manifest["complete"] and recorded["kind"] == "seqsal" and recorded["path"].endswith("default_model.pt")
+    assert len(recorded["sha256"]) == 64
     assert manifest["command"][:2] == ["seqsal", "audit"]

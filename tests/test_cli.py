@@ -216,3 +216,38 @@ def test_predict_reads_a_gzipped_fasta_from_standard_input(tmp_path, tiny_model)
     assert piped.stdout.decode() == from_file.stdout and len(from_file.stdout.splitlines()) == 6
     empty = subprocess.run([*command, "-"], input=b"", capture_output=True)
     assert empty.returncode == 2 and b"standard input is empty" in empty.stderr
+
+
+@pytest.mark.slow
+def test_every_model_command_takes_the_bundled_model_and_short_records_under_fit(tmp_path, capsys):
+    """Each command that reads a model runs with ``--model default``; a 100-bp record and an N-rich one under --fit."""
+    from tests.conftest import random_sequences
+
+    short, full = random_sequences(3, 100, seed=7), random_sequences(6, 249, seed=8)
+    fasta = tmp_path / "mixed.fa"
+    fasta.write_text("".join(f">short{i}\n{s}\n" for i, s in enumerate(short))
+                     + "".join(f">full{i}\n{s[:100]}NNRYW{s[105:]}\n" for i, s in enumerate(full)))
+    default = ["--model", "default"]
+    assert main(["predict", str(fasta), *default, "--fit"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 10
+    run = tmp_path / "run"
+    assert main(["explain", str(fasta), *default, "--fit", "--method", "grad_x_input,ism", "--start", "120",
+                 "--end", "125", "--logos", "9", "--quiet", "--out", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert "note: bases other than ACGT were encoded as all-zero columns (no base): N 12, R 6, Y 6, W 6" in err
+    assert main(["logo", str(run), "--ids", "short0,full1", "--method", "grad_x_input"]) == 0
+    assert main(["evaluate", str(run), *default, "--checks", "deletion", "--quiet",
+                 "--out", str(tmp_path / "eval")]) == 0
+    assert main(["filters", "--fasta", str(fasta), *default, "--fit", "--min-sites", "50", "--logos", "1",
+                 "--quiet", "--out", str(tmp_path / "filters")]) == 0
+    assert main(["dream", *default, "--n-seeds", "2", "--steps", "3", "--logos", "0", "--reference", str(fasta),
+                 "--fit", "--quiet", "--out", str(tmp_path / "dream")]) == 0
+    for pitfall in ("saturation", "off-simplex"):
+        assert main(["pitfalls", pitfall, "--fasta", str(fasta), *default, "--fit", "--quiet",
+                     "--out", str(tmp_path / pitfall)]) == 0
+    positives, negatives = tmp_path / "pos.fa", tmp_path / "neg.fa"
+    positives.write_text("".join(f">p{i}\n{s}\n" for i, s in enumerate(random_sequences(12, 249, seed=9))))
+    negatives.write_text("".join(f">n{i}\n{s}\n" for i, s in enumerate(random_sequences(12, 249, seed=10))))
+    assert main(["audit", "--pos", str(positives), "--neg", str(negatives), *default, "--quiet",
+                 "--out", str(tmp_path / "audit")]) == 0
+    assert (tmp_path / "audit" / "report.html").is_file()

@@ -383,3 +383,61 @@ def test_cli_predict_through_each_source(saved, tmp_path, capsys):
     assert "length=" in capsys.readouterr().err
     assert main(["predict", str(fasta), "--weights", str(folder / "two.weights.pt")]) == 2
     assert "--weights needs --model-code" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- every command through the CLI
+CLI_METHODS = "gradient,saliency,grad_x_input,smoothgrad,integrated_gradients,ism"
+CLI_OPTIONS = ["--n-samples", "3", "--steps", "4", "--start", "25", "--end", "32", "--seed", "0"]
+
+
+def model_args(saved, name: str, kind: str) -> list[str]:
+    builder, length = BUILDERS[name]
+    folder = saved["folder"]
+    if kind == "code":
+        args = ["--model-code", f"{saved['code']}:{builder}", "--weights", str(folder / f"{name}.weights.pt")]
+    else:
+        args = ["--model", str(folder / f"{name}.{'pt2' if kind == 'export' else 'ts'}")]
+    needs_length = length is not None and kind != "export"
+    return args + (["--model-length", str(length)] if needs_length else []) + (
+        ["--output-names", "dev,hk"] if name == "two" and kind == "torchscript" else [])
+
+
+@pytest.mark.parametrize("kind", ["export", "torchscript", "code"])
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_every_command_runs_on_a_users_model_through_the_cli(saved, tmp_path, name, kind, capsys):
+    from seqsal.cli import main
+    from seqsal.explain import load_bundle
+
+    sequences = random_sequences(6, LENGTH, seed=11)
+    fasta = tmp_path / "in.fa"
+    fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(sequences)))
+    args = model_args(saved, name, kind)
+    assert main(["predict", str(fasta), *args]) == 0
+    predicted = pd.read_csv(io.StringIO(capsys.readouterr().out), sep="\t")
+    X = seqsal.one_hot(sequences)
+    in_memory = saved[name]
+    with torch.no_grad():
+        expected = in_memory(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(predicted.filter(like=".logit").to_numpy(), expected, rtol=1e-5, atol=1e-5)
+
+    run = tmp_path / "run"
+    assert main(["explain", str(fasta), *args, "--method", CLI_METHODS, *CLI_OPTIONS, "--logos", "1",
+                 "--quiet", "--out", str(run)]) == 0, capsys.readouterr().err
+    bundle = load_bundle(run)
+    for method, options in GRADIENT_METHODS.items():
+        if method == "smoothgrad_sq":
+            continue
+        options = {**options, **({"random_state": 0} if method == "smoothgrad" else {})}
+        reference = attribute(in_memory, X, method, hypothetical=True, **options)
+        np.testing.assert_allclose(bundle.attributions[method], reference, rtol=1e-5,
+                                   atol=1e-5 * max(np.abs(reference).max(), 1e-12), err_msg=method)
+    captum = Saliency(in_memory).attribute(torch.from_numpy(X).requires_grad_(True), target=0).numpy()
+    np.testing.assert_allclose(bundle.attributions["saliency"], captum, atol=1e-5 * np.abs(captum).max())
+
+    assert main(["evaluate", str(run), "--checks", "deletion,randomization", "--max-sequences", "4",
+                 "--quiet", "--out", str(tmp_path / "eval")]) == 0, capsys.readouterr().err
+    assert (tmp_path / "eval" / "metrics.tsv").is_file()
+    status = main(["filters", "--fasta", str(fasta), *args, "--min-sites", "1", "--logos", "2", "--quiet",
+                   "--out", str(tmp_path / "filters")])
+    assert status == 0, capsys.readouterr().err
+    assert len(pd.read_csv(tmp_path / "filters" / "filters.tsv", sep="\t")) == 8 if name != "two" else 6

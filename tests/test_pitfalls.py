@@ -283,6 +283,27 @@ def test_cli_off_simplex_writes_figure_table_and_manifest(tmp_path, tiny_model, 
                  "--fasta", str(fasta), "--fit"]) == 2
     assert "not made by seqsal" in capsys.readouterr().err
 
+    # The folder belongs to one kind of run: the same pitfall replaces it, another pitfall is refused.
+    again = ["--out", str(out), "--fasta", str(fasta), "--model", str(model_path), "--fit", "--device", "cpu"]
+    assert main(["pitfalls", "off-simplex", *again]) == 0
+    assert json.loads((out / "manifest.json").read_text())["complete"]
+    capsys.readouterr()
+    assert main(["pitfalls", "saturation", *again]) == 2
+    assert "holds a seqsal pitfalls-off-simplex run" in capsys.readouterr().err
+    assert (out / "off-simplex.tsv").is_file() and not (out / "saturation.tsv").exists()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"n": 50}, "n must be an integer ≥ 100"),
+    ({"epochs": 0}, "epochs must be an integer ≥ 1"),
+    ({"hidden_units": (8, 0)}, "hidden_units must be an integer ≥ 1"),
+    ({"batch_size": 0}, "batch_size must be an integer ≥ 1"),
+])
+def test_training_pitfalls_check_settings_before_writing(tmp_path, settings, message):
+    with pytest.raises(SeqsalError, match=message):
+        pitfalls.run_pitfall("fully-connected", tmp_path / "out", **settings)
+    assert not (tmp_path / "out").exists()
+
 
 def test_saturation_defaults_explain_the_bundled_model_on_the_demo_set(tmp_path):
     run = pitfalls.run_pitfall("saturation", tmp_path / "sat", device="cpu")

@@ -16,6 +16,7 @@ import yaml
 from seqsal import io
 from seqsal.cli import main
 from seqsal.models import EnhancerCNN, save_model
+from seqsal.runs import read_manifest
 from tests.conftest import TINY, random_sequences
 
 pytest.importorskip("snakemake")
@@ -88,7 +89,7 @@ def test_sharded_explain_equals_one_run_and_reruns_only_a_deleted_shard(explain_
     np.testing.assert_array_equal(np.load(merged / "prediction.npy"), np.load(whole / "prediction.npy"))
     assert (merged / "scores.tsv").read_text() == (whole / "scores.tsv").read_text()
     assert sorted(p.name for p in (merged / "logos").iterdir()) == sorted(p.name for p in (whole / "logos").iterdir())
-    manifest = io.read_manifest(merged)
+    manifest = read_manifest(merged)
     assert manifest["complete"] and manifest["n_sequences"] == N_RECORDS
     assert [s["first_index"] for s in manifest["shards"]] == [0, 8, 16]
     assert all(len(s["files_sha256"]) == 2 + 1 + len(METHODS) for s in manifest["shards"])
@@ -149,3 +150,44 @@ def test_inputs_that_would_share_a_name_are_refused(explain_setup):
     config.write_text(yaml.safe_dump(settings))
     result = run_snakemake("explain", config, workdir, "-n")
     assert result.returncode != 0 and "several files would be named peaks" in result.stdout + result.stderr
+
+
+USER_MODEL_CODE = '''
+from torch import nn
+
+
+def build():
+    return nn.Sequential(nn.Conv1d(4, 6, 5, padding=2), nn.ReLU(), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                         nn.Linear(6, 1))
+'''
+
+
+@pytest.mark.slow
+def test_the_workflow_explains_a_users_own_model_from_code_and_weights(tmp_path: Path):
+    import torch
+
+    (tmp_path / "net.py").write_text(USER_MODEL_CODE)
+    namespace: dict = {}
+    exec(USER_MODEL_CODE, namespace)
+    torch.manual_seed(0)
+    torch.save(namespace["build"]().state_dict(), tmp_path / "net.weights.pt")
+    records = [io.Record(f"seq{i:02d}", s) for i, s in enumerate(random_sequences(10, 30, 4))]
+    io.write_fasta(tmp_path / "peaks.fa", records)
+    model_args = ["--model-code", "net.py:build", "--weights", "net.weights.pt", "--model-length", "30"]
+    config = write_config(tmp_path, "explain", {
+        "inputs": {"peaks": "peaks.fa"}, "outdir": "results", "model_code": "net.py:build",
+        "weights": "net.weights.pt", "model_options": "--model-length 30", "methods": ["grad_x_input"],
+        "shard_size": 4, "batch_size": 4, "explain_threads": 1, "logos": 1, "modisco": False,
+    })
+    snakemake("explain", config, tmp_path)
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        assert main(["explain", "peaks.fa", *model_args, "--out", "whole", "--method", "grad_x_input",
+                     "--batch-size", "4", "--logos", "1", "--quiet"]) == 0
+    finally:
+        os.chdir(cwd)
+    with np.load(tmp_path / "results/peaks/bundle/attr.grad_x_input.npz") as got, \
+            np.load(tmp_path / "whole/attr.grad_x_input.npz") as expected:
+        np.testing.assert_array_equal(got["arr_0"], expected["arr_0"])
+    assert read_manifest(tmp_path / "results/peaks/bundle")["model"]["kind"] == "code"

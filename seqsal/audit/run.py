@@ -205,18 +205,26 @@ def run_audit(
     data = load_dataset(positives, negatives, splits)
     loaded = None
     if model is not None:
-        from seqsal.models import load_model
+        from seqsal.models import load_model, model_provenance
 
         loaded = load_model(model, device=options.get("device"))  # once, and before anything is written
+        provenance = model_provenance(model, loaded)
     motifs = load_database(motif_db)
     adapter_list = load_adapters(adapters)
-    given = (("positives", positives), ("negatives", negatives), ("splits", splits), ("model", model),
-             ("motif_db", motif_db), ("adapters", adapters))
+    given = (("positives", positives), ("negatives", negatives), ("splits", splits), ("motif_db", motif_db),
+             ("adapters", adapters))
     inputs = {name: {"path": str(path), **({"sha256": io.file_sha256(path)} if Path(path).is_file() else {})}
               for name, path in given if path is not None}
+    if loaded is not None:
+        inputs["model"] = {key: provenance[key] for key in ("kind", "path", "sha256")}
     folder = RunFolder.claim(out, "audit", writes=planned_files(model is not None), force=force)
     folder.start({"inputs": inputs})
     result = audit_dataset(data, adapters=adapter_list, motifs=motifs, model=loaded,
-                           model_label=None if model is None else str(model), **options)
+                           model_label=None if model is None else _model_label(model, provenance), **options)
     write_audit_files(result, folder)
     return result
+
+
+def _model_label(model: object, provenance: dict) -> str:
+    """How the report names the model: the path or name given, else the file it was loaded from."""
+    return str(model) if isinstance(model, (str, PathLike)) else str(provenance.get("path") or "in-memory model")

@@ -30,7 +30,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     activity.add_argument("--target-column", default="mean_value",
                           help="--table column holding activity (default mean_value)")
     parser.add_argument("--splits", default=None, help="TSV with 'id' and 'split' columns covering every record")
-    parser.add_argument("--model", default=None, help="trained seqsal model file ('default' = bundled model)")
+    options.add_model(parser, default=None)
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
     parser.add_argument("--adapters", default=None, help="FASTA of adapters (default: bundled Illumina/Nextera)")
     options.add_output(parser)
@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     if args.table:
         return _run_activity(args, thresholds)
     check(args.pos and args.neg, "give --pos and --neg (two classes), or --table (an activity dataset)")
-    result = run_audit(args.pos, args.neg, args.out, splits=args.splits, model=args.model, motif_db=args.motif_db,
+    result = run_audit(args.pos, args.neg, args.out, splits=args.splits, model=options.model_from_args(args),
+                       motif_db=args.motif_db,
                        adapters=args.adapters, force=args.force, thresholds=thresholds, k_values=args.k,
                        baseline_max_per_class=args.baseline_max, folds=args.folds, max_model_sequences=args.model_max,
                        random_state=args.seed, device=args.device, progress=not args.quiet)

@@ -21,7 +21,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "score among real sequences. Writes dream.fa, dream.tsv, motif_hits.tsv, trace.png, "
                     "logos/, report.html and manifest.json. Torch runs on one thread unless --threads is "
                     "given: the batch is small, and a thread pool on shared cores slows it down.")
-    parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    options.add_model(parser)
     options.add_output(parser)
     parser.add_argument("--target", default="0", help="output to maximise: index or name (default 0)")
     optimisation = parser.add_argument_group("optimisation")
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> None:
         motif_db=args.motif_db, motif_threshold=args.motif_threshold, n_logos=args.logos,
     )
     started = time.time()
-    folder, table = run_dream(args.model, args.out, settings, reference=args.reference,
+    folder, table = run_dream(options.model_from_args(args), args.out, settings, reference=args.reference,
                               reference_labels=args.reference_labels, fit=args.fit, device=args.device,
                               progress=not args.quiet, force=args.force)
     above = (f"; {int(table['above_reference_p99'].sum())} of {len(table)} above the reference 99th percentile"

@@ -19,7 +19,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "A check a method cannot have is listed with the reason, in metrics.tsv and the report.")
     parser.add_argument("bundle", help="folder written by seqsal explain")
     options.add_output(parser)
-    parser.add_argument("--model", default=None, help="the explained model (default: the bundle's)")
+    options.add_model(parser, default=None)
     parser.add_argument("--checks", type=options.name_list, default=EVALUATION_CHECKS,
                         help=f"comma-separated: {', '.join(EVALUATION_CHECKS)} (default all)")
     parser.add_argument("--score", choices=SCORES, default="signed",
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> None:
         motif_threshold=args.motif_threshold, score=args.score, random_state=args.seed,
         batch_size=args.batch_size, **pvalue,
     )
-    table = evaluate_bundle(args.bundle, args.out, settings, model=args.model, device=args.device,
+    table = evaluate_bundle(args.bundle, args.out, settings, model=options.model_from_args(args), device=args.device,
                             progress=not args.quiet, force=args.force)
     if not args.quiet:
         print(table.to_string(index=False), file=sys.stderr)

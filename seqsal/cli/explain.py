@@ -17,7 +17,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "'modisco motifs -s ohe.npz -a attr.<method>.npz'), scores.tsv, logos of the top "
                     "sequences, report.html and manifest.json.")
     parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped; '-' reads standard input")
-    parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    options.add_model(parser)
     parser.add_argument("--method", default="saliency,grad_x_input",
                          help="comma-separated methods: " + ", ".join(METHODS)
                               + " (default saliency,grad_x_input)")
@@ -85,8 +85,12 @@ def run(args: argparse.Namespace) -> None:
         motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
         options=_method_options(args), first_index=args.first_index, dedupe_ids=args.dedupe_ids,
     )
-    bundle = explain_fasta(args.fasta, args.model, args.out, settings, device=args.device,
+    bundle = explain_fasta(args.fasta, options.model_from_args(args), args.out, settings, device=args.device,
                            progress=not args.quiet, resume=args.resume, force=args.force)
+    ambiguous = bundle.manifest.get("ambiguous_bases", {})
+    if ambiguous:
+        counts = ", ".join(f"{code} {count}" for code, count in ambiguous.items())
+        print(f"note: bases other than ACGT were encoded as all-zero columns (no base): {counts}", file=sys.stderr)
     renamed = bundle.manifest.get("renamed_ids", [])
     if renamed:
         first = renamed[0]

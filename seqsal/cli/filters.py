@@ -19,7 +19,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "filters.tsv (best match, p- and q-value per filter), filters.meme, filter_logos.png, "
                     "report.html and manifest.json.")
     parser.add_argument("--fasta", required=True, help="FASTA/FASTQ, plain or gzipped (e.g. training positives)")
-    parser.add_argument("--model", default="default", help="model file, or 'default' for the bundled model")
+    options.add_model(parser)
     options.add_output(parser)
     parser.add_argument("--fraction", type=options.fraction, default=0.5,
                          help="a window is a site when its activation reaches this fraction of the filter's "
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> None:
     settings = FilterSettings(fraction=args.fraction, min_sites=args.min_sites, q_threshold=args.q_threshold,
                               motif_db=args.motif_db, fit=args.fit, batch_size=args.batch_size,
                               max_logos=args.logos)
-    _, table = analyze_filters(args.fasta, args.model, args.out, settings, device=args.device, force=args.force)
+    _, table = analyze_filters(args.fasta, options.model_from_args(args), args.out, settings, device=args.device, force=args.force)
     summary = summarize(table)
     motifs = ", ".join(f"{name} ({count})" for name, count in summary["motifs_matched"].items()) or "none"
     print(f"{summary['n_matched']} of {summary['n_filters']} filters match a known motif at q < "

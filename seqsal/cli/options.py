@@ -75,7 +75,7 @@ def add_output(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model(parser: argparse.ArgumentParser, default: str | None = "default") -> None:
-    """``--model`` and the options that load a user's own model (see ``docs/own_model.md``).
+    """``--model`` and the options that load a user's own model (see "Your own model" in the README).
 
     ``--model`` names a seqsal model file, a ``torch.export`` program or a
     TorchScript file; ``--model-code`` with ``--weights`` builds the model
@@ -109,7 +109,14 @@ def add_model(parser: argparse.ArgumentParser, default: str | None = "default") 
 
 
 def model_from_args(args: argparse.Namespace):
-    """Load the model that :func:`add_model`'s options name (a :class:`seqsal.SeqsalError` if they do not fit)."""
+    """The model :func:`add_model`'s options name, for a library call (a :class:`seqsal.SeqsalError` if they do not fit).
+
+    A plain ``--model`` (a file or ``default``) is passed on as given, so
+    manifests and reports name it as the user did; code or adapter options
+    load the model here.  ``None`` when the command's ``--model`` has no
+    default and none was given (``evaluate`` then uses the bundle's model,
+    ``audit`` runs no model check).
+    """
     from seqsal.errors import check
     from seqsal.models import load_model
 
@@ -117,8 +124,11 @@ def model_from_args(args: argparse.Namespace):
                                                                "builds the module the weights are for")
     check(args.model_code is None or args.model in (None, "default"),
           "give either --model (a model file) or --model-code with --weights, not both")
+    adapters = {"input_layout": args.input_layout, "output_index": args.output_index, "output_key": args.output_key,
+                "reduce": args.reduce, "output_names": args.output_names, "length": args.model_length,
+                "task": args.model_task}
+    if args.model_code is None and all(value in (None, "NCL") for value in adapters.values()):
+        return args.model
     source = "default" if args.model_code is not None or args.model is None else args.model
     return load_model(source, getattr(args, "device", None), code=args.model_code, weights=args.weights,
-                      input_layout=args.input_layout, output_index=args.output_index, output_key=args.output_key,
-                      reduce=args.reduce, output_names=args.output_names, length=args.model_length,
-                      task=args.model_task)
+                      **adapters)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-
 from seqsal.cli import options
 
 
@@ -45,12 +44,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "unless --threads is given. About 1 min on two CPU cores with the defaults."),
     }
     for sub in pitfall_parsers.values():
-        sub.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal output)")
+        options.add_output(sub)
     for name in ("saturation", "off-simplex"):
         sub = pitfall_parsers[name]
         sub.add_argument("--fasta", default=None,
                          help="sequences to explain (default: data/synthetic_demo/test.fa, 30 x 249 bp)")
-        sub.add_argument("--model", default=None, help="model file, or 'default' for the bundled model (default)")
+        options.add_model(sub)
         sub.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     pitfall_parsers["saturation"].add_argument("--id", default=None,
                                                help="explain this record instead of the highest-logit one")
@@ -79,18 +78,21 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Run the chosen pitfall with the options it takes; the others are absent from ``args``."""
     import torch
     from seqsal.experiments.pitfalls import run_pitfall
 
     trains = args.pitfall in ("activations", "fully-connected")
     if trains and args.threads is None:
-        # Small models on shared cores: torch's thread pool costs more than it gains (see _shortcut).
+        # Small models on shared cores: torch's thread pool costs more than it gains (see seqsal.cli.shortcut).
         torch.set_num_threads(1)
-    names = {"fasta": "fasta", "model": "model", "fit_length": "fit", "record_id": "id", "correct": "correct", "n": "n",
+    names = {"fasta": "fasta", "fit_length": "fit", "record_id": "id", "correct": "correct", "n": "n",
              "length": "length", "epochs": "epochs", "seed": "seed", "hidden_units": "hidden",
              "activation": "activation"}
     # Options a pitfall lacks are absent from args; unset ones are None: both leave the library default.
-    options = {key: getattr(args, option) for key, option in names.items() if getattr(args, option, None) is not None}
-    run = run_pitfall(args.pitfall, args.out, batch_size=args.batch_size, device=args.device,
-                      progress=not args.quiet, **options)
-    print(run.summary, file=sys.stderr)
+    settings = {key: getattr(args, option) for key, option in names.items() if getattr(args, option, None) is not None}
+    if args.pitfall in ("saturation", "off-simplex"):
+        settings["model"] = options.model_from_args(args)
+    result = run_pitfall(args.pitfall, args.out, batch_size=args.batch_size, device=args.device,
+                         progress=not args.quiet, force=args.force, **settings)
+    print(result.summary, file=sys.stderr)

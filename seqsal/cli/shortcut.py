@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-
 from seqsal.cli import options
 from seqsal.errors import SeqsalError
 
@@ -18,14 +17,16 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "training sequences (never over a motif), trains one small model per share, measures how "
                     "much each relies on the adapter (AUROC on clean and contaminated test sets, counterfactual "
                     "flip rates) and scores attribution methods on contaminated positives: share on the adapter, "
-                    "plausibility AUROC against the motif mask, deletion/insertion AUCs. Writes shortcut.tsv, "
-                    "reliance.tsv, adapter_motifs.tsv, tradeoff.png, rates.png, logos/, models/, report.html and "
+                    "plausibility AUROC against the motif mask, deletion/insertion AUCs, and per sequence how "
+                    "well each map's share on the adapter ranks the sequences by the adapter's effect on the "
+                    "logit. Writes shortcut.tsv, reliance.tsv, adapter_motifs.tsv, adapter_effects.tsv, "
+                    "claims.tsv, tradeoff.png, rates.png, logos/, effects/, models/, report.html and "
                     "manifest.json; finished rates are kept if the run is interrupted. Torch runs on one thread "
                     "unless --threads is given: the models are tiny, and a thread pool on shared cores slows them "
                     "down.")
-    parser.add_argument("--out", required=True, help="output folder (new, empty, or an earlier seqsal run)")
+    options.add_output(parser)
     parser.add_argument("--quick", action="store_true",
-                          help="small preset (3000 x 150 bp, rates 0,1, 4 epochs, cheap methods; about 30 s); "
+                          help="small preset (3000 x 150 bp, rates 0,0.1,1, 4 epochs, cheap methods; about a minute); "
                                "the options below override it")
     parser.add_argument("--n", type=int, default=None, help="simulated sequences (default 20000)")
     parser.add_argument("--length", type=int, default=None, help="sequence length in bp (default 200)")
@@ -53,6 +54,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
+    """Build the config from the preset and the options given, run the experiment, print the verdict."""
     import torch
     from seqsal.experiments.shortcut import ShortcutConfig, run_shortcut
 
@@ -73,7 +75,7 @@ def run(args: argparse.Namespace) -> None:
                               f"got {args.rates!r}") from None
     config = (ShortcutConfig.quick if args.quick else ShortcutConfig)(**overrides)
     result = run_shortcut(config, args.out, batch_size=args.batch_size, device=args.device,
-                          progress=not args.quiet)
+                          progress=not args.quiet, force=args.force)
     print(f"{int(result.story['holds'].sum())} of {len(result.story)} claims of the expected story hold; wrote "
-          f"{result.folder}/ (report.html, shortcut.tsv, reliance.tsv, tradeoff.png, rates.png, logos/, models/)",
-          file=sys.stderr)
+          f"{result.folder}/ (report.html, claims.tsv, shortcut.tsv, reliance.tsv, adapter_effects.tsv, figures, "
+          "models/)", file=sys.stderr)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 from matplotlib.figure import Figure
 
 from seqsal import io
@@ -30,7 +31,7 @@ from seqsal.evaluate.randomization import randomization_check
 from seqsal.evaluate.report import write_report
 from seqsal.evaluate.stability import max_sensitivity
 from seqsal.explain.bundle import Bundle, load_bundle
-from seqsal.models import EnhancerCNN, load_model, model_file_path
+from seqsal.models import load_model, model_provenance, reload_model
 from seqsal.progress import Progress
 from seqsal.pvalues import DEFAULT_PVALUE
 from seqsal.runs import RunFolder
@@ -132,7 +133,7 @@ class Evaluation:
 class _Context:
     """Everything the checks of one method share."""
 
-    model: EnhancerCNN
+    model: nn.Module
     X: np.ndarray
     masks: np.ndarray | None
     settings: EvaluationSettings
@@ -145,7 +146,7 @@ def evaluate_bundle(
     out: str | Path,
     settings: EvaluationSettings | None = None,
     *,
-    model: str | Path | EnhancerCNN | None = None,
+    model: str | Path | nn.Module | None = None,
     device: str | torch.device | None = None,
     progress: bool = True,
     force: bool = False,
@@ -234,17 +235,15 @@ def _files(settings: EvaluationSettings) -> set[str]:
     return files
 
 
-def _explained_model(bundle: Bundle, model: str | Path | EnhancerCNN | None) -> EnhancerCNN:
-    """Load the model that made the bundle; a file with another SHA-256 than the bundle records is refused."""
+def _explained_model(bundle: Bundle, model: str | Path | nn.Module | None) -> nn.Module:
+    """The model that made the bundle: reloaded from its manifest, or the one given if its hash matches."""
+    recorded = bundle.manifest["model"]
     if model is None:
-        model = bundle.manifest["model"]["path"]
-        check(model != "in-memory", f"{bundle.folder}: the model was not a file; pass the explained model")
+        return reload_model(recorded)
     loaded = load_model(model)
-    recorded = bundle.manifest["model"]["sha256"]
-    if recorded and not isinstance(model, EnhancerCNN):
-        model_file = model_file_path(model)
-        check(io.file_sha256(model_file) == recorded,
-              f"{model}: is not the model that made {bundle.folder} (its SHA-256 differs); pass the explained model")
+    given = model_provenance(model, loaded).get("sha256")
+    check(not (recorded.get("sha256") and given) or given == recorded["sha256"],
+          f"{model}: is not the model that made {bundle.folder} (its SHA-256 differs); pass the explained model")
     return loaded
 
 

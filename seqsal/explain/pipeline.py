@@ -38,7 +38,7 @@ import torch
 from scipy.special import expit
 
 from seqsal import io
-from seqsal.attribution import attribute, per_position
+from seqsal.attribution import PREDICTING_METHODS, attribute, per_position
 from seqsal.attribution.base import resolve_target
 from seqsal.datasets import encode_records
 from seqsal.encoding import fit_length
@@ -146,15 +146,22 @@ def _explain_records(folder: RunFolder, stores: dict[str, ArrayStore], source: C
     """Attribute the records not yet done batch by batch, recording progress in the manifest after each."""
     done = folder.manifest["n_done"]
     length = model.config.input_length
+    # The first method that computes the logits anyway hands them over, saving a separate forward pass.
+    predicting = next((m for m in settings.methods if m in PREDICTING_METHODS), None)
     with Progress(source.n_records, "explain", "seq", enabled=progress, initial=done) as bar:
         for batch in io.iter_batches(source.records(done), settings.batch_size):
             X, _ = encode_records(batch, length, settings.fit)
             stores["ohe"].write(done, X)
-            stores["prediction"].write(done, predict(model, X, batch_size=settings.batch_size, device=device))
+            if predicting is None:
+                stores["prediction"].write(done, predict(model, X, batch_size=settings.batch_size, device=device))
             for method in settings.methods:
                 scores = attribute(model, X, method, target, output=settings.output, correct=settings.correct,
                                    hypothetical=True, batch_size=settings.batch_size, device=device,
+                                   return_predictions=method == predicting,
                                    **options_for(method, settings, settings.first_index + done))
+                if method == predicting:
+                    scores, logits = scores
+                    stores["prediction"].write(done, logits)
                 stores[method].write(done, scores)
             done += len(batch)
             folder.save(n_done=done)
@@ -229,13 +236,16 @@ def _manifest_fields(fasta: str | Path, source: CheckedInput, model_source, mode
         "n_sequences": source.n_records,
         "target_index": target,
         "n_done": 0,
-        "input": {"path": STDIN if str(fasta) == STDIN else str(fasta), "sha256": io.file_sha256(source.path)},
+        "input": {"path": STDIN if str(fasta) == STDIN else io.input_name(fasta),
+                  "sha256": io.file_sha256(source.path)},
         "model": model_provenance(model_source, model),
         "settings": asdict(settings),
         "score_kind": "hypothetical; projected = hypothetical * one-hot",
     }
     if source.renamed:
         fields["renamed_ids"] = source.renames()
+    if source.ambiguous:
+        fields["ambiguous_bases"] = dict(source.ambiguous)
     return fields
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from seqsal import io
 from seqsal.checks import check_choice
 from seqsal.datasets import check_length
-from seqsal.encoding import encode_indices
+from seqsal.encoding import AMBIGUITY_CODES, encode_indices
 from seqsal.errors import SeqsalError, check
 
 #: The name a run records for standard input in its manifest.
@@ -55,6 +55,7 @@ class CheckedInput:
     path: Path
     n_records: int
     renamed: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # record index -> (id in file, id used)
+    ambiguous: Mapping[str, int] = field(default_factory=dict)  # IUPAC code other than ACGT -> bases seen
 
     def records(self, start: int = 0) -> Iterator[io.Record]:
         """The records from index ``start`` on, with repeated ids renamed."""
@@ -87,16 +88,21 @@ def scan_input(path: Path, length: int, fit: bool, *, duplicate_ids: str = "refu
     """
     check_choice(duplicate_ids, "duplicate_ids", DUPLICATE_IDS)
     hashes = array.array("Q")
+    ambiguous = dict.fromkeys(AMBIGUITY_CODES, 0)
     for index, record in enumerate(io.iter_records(path)):
         check(record.sequence, f"record {index + 1} ({record.id!r}) has no bases; remove it from the input")
         encode_indices(record.sequence, record.id)
         check_length(record, length, fit)
         hashes.append(_id_hash(record.id))
+        upper = record.sequence.upper()
+        for code in AMBIGUITY_CODES:
+            ambiguous[code] += upper.count(code)
     taken = np.sort(np.frombuffer(hashes, dtype=np.uint64))
     repeated = _repeated_ids(path, taken) if duplicate_ids != "allow" else {}
     if repeated and duplicate_ids == "refuse":
         raise SeqsalError(_duplicates_message(path, repeated))
-    return CheckedInput(path, len(hashes), _unique_ids(repeated, taken))
+    seen = {code: count for code, count in ambiguous.items() if count}
+    return CheckedInput(path, len(hashes), _unique_ids(repeated, taken), seen)
 
 
 def _id_hash(record_id: str) -> int:

@@ -46,7 +46,7 @@ def split_fasta(path: str | Path, out: str | Path, shard_size: int, *, force: bo
         first = next(records)  # a missing, empty or non-FASTA input fails before the folder is claimed
         sha256 = io.file_sha256(source)
         folder = RunFolder.claim(out, "split", force=force, clear=("shard_*.fa",))
-        name = STDIN if str(path) == STDIN else str(path)
+        name = STDIN if str(path) == STDIN else io.input_name(path)
         folder.start({"input": {"path": name, "sha256": sha256}, "shard_size": shard_size})
         shards = []
         for index, batch in enumerate(io.iter_batches(itertools.chain([first], records), shard_size)):

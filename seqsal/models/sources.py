@@ -162,7 +162,9 @@ def _from_file(path: Path, options: ModelOptions, device: str | torch.device | N
           "load it with code= naming the Python that builds the module and weights=")
     check(not options.given(), f"model file {path} is a seqsal model, which states its own length and outputs; "
                                f"{', '.join(options.given())} apply only to other models")
-    return model_from_payload(payload, path).to(resolve_device(device))
+    model = model_from_payload(payload, path)
+    model.source = {"kind": "seqsal", "path": str(path.resolve()), "sha256": file_sha256(path)}
+    return model.to(resolve_device(device))
 
 
 def _ready(model: SequenceModel, device: str | torch.device | None) -> SequenceModel:
@@ -372,6 +374,28 @@ def _attribute(network: nn.Module, name: str) -> Any:
     return value if value is not None else getattr(getattr(network, "config", None), name, None)
 
 
+def reload_model(entry: dict[str, Any], device: str | torch.device | None = None) -> nn.Module:
+    """Load the model a manifest's ``model`` entry describes, with the same adapters and interface.
+
+    Lets a later command (``evaluate``, ``logo``) re-examine a bundle with the
+    model that made it, whatever its source; a model that was built in memory
+    cannot be reloaded and must be passed again.
+    """
+    kind = entry.get("kind")
+    check(kind not in (None, "in-memory"),
+          "the model was built in memory, not loaded from a file or code; pass the model explicitly")
+    if kind == "seqsal":
+        return load_model(entry["path"], device)
+    adapters, config = entry.get("adapters") or {}, entry.get("config") or {}
+    options = {"input_layout": adapters.get("input_layout", "NCL"), "output_index": adapters.get("output_index"),
+               "output_key": adapters.get("output_key"), "reduce": adapters.get("reduce"),
+               "output_names": config.get("output_names"), "length": config.get("input_length"),
+               "task": config.get("task")}
+    if kind == "code":
+        return load_model(device=device, code=entry["code"], weights=entry.get("weights"), **options)
+    return load_model(entry["path"], device, **options)
+
+
 def model_provenance(source: str | os.PathLike | nn.Module, model: nn.Module | None = None) -> dict[str, Any]:
     """Manifest entry for a model: what it was loaded from (with SHA-256s), its adapters and its config.
 
@@ -379,7 +403,8 @@ def model_provenance(source: str | os.PathLike | nn.Module, model: nn.Module | N
     bundled file), or the model itself.  A model loaded by :func:`load_model`
     from a user's file or code records that file, the code's SHA-256 and the
     adapters, whichever way it is passed; seqsal's own model passed as an
-    object is ``in-memory``, without a hash.  ``model_provenance(model)``
+    object keeps the file it was loaded from; one built in memory is
+    ``in-memory``, without a hash.  ``model_provenance(model)``
     is the same as ``model_provenance(model, model)``.
     """
     model = source if model is None else model
@@ -387,6 +412,8 @@ def model_provenance(source: str | os.PathLike | nn.Module, model: nn.Module | N
     if isinstance(model, SequenceModel):
         entry = {**model.source, "path": model.source.get("path") or "in-memory",
                  "adapters": model.adapters.to_dict()}
+    elif isinstance(getattr(model, "source", None), dict):
+        entry = dict(model.source)
     elif isinstance(source, nn.Module):
         entry = {"kind": "seqsal" if isinstance(model, EnhancerCNN) else "in-memory", "path": "in-memory",
                  "sha256": None}
