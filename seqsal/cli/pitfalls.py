@@ -11,11 +11,12 @@ from seqsal.cli import options
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``seqsal pitfalls`` and its options."""
     parser = commands.add_parser(
-        "pitfalls", help="four figures on where gradient explanations mislead",
+        "pitfalls", help="five figures on where gradient explanations mislead",
         description="Reproducible demonstrations of gradient pitfalls, one command each: saturation (probability "
                     "vs logit maps), activations (first-layer ReLU / leaky ReLU / exponential), off-simplex "
-                    "(gradient angle to the one-hot simplex, before and after correction) and fully-connected "
-                    "(a dense baseline next to a CNN). Each writes <pitfall>.png, <pitfall>.tsv (metric, "
+                    "(gradient angle to the one-hot simplex, before and after correction), fully-connected "
+                    "(a dense baseline next to a CNN) and constant-flanks (attribution on adapters that never "
+                    "vary in the training data, on the real lentiMPRA model). Each writes <pitfall>.png, <pitfall>.tsv (metric, "
                     "condition, value) and manifest.json, and prints a one-line summary.")
     which = parser.add_subparsers(dest="pitfall", metavar="<pitfall>", required=True)
     pitfall_parsers = {
@@ -42,14 +43,23 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "on the same simulated set with the same seed; compares test AUROC, plausibility AUROC, "
                         "background share and the maps of the same test positives. Torch runs on one thread "
                         "unless --threads is given. About 1 min on two CPU cores with the defaults."),
+        "constant-flanks": which.add_parser(
+            "constant-flanks", help="attribution on library adapters identical in every training sequence",
+            description="Mean |attribution| per position of corrected grad x input, saliency and ISM over a FASTA, "
+                        "and the share of it on the positions identical in every sequence (lentiMPRA's 15-bp "
+                        "adapters on both ends): the data never varied them, so nothing the maps say there is "
+                        "identified by the data. Defaults: the bundled wtc11 model and 100 of its held-out "
+                        "elements (data/wtc11_heldout.fa)."),
     }
     for sub in pitfall_parsers.values():
         options.add_output(sub)
-    for name in ("saturation", "off-simplex"):
+    for name in ("saturation", "off-simplex", "constant-flanks"):
         sub = pitfall_parsers[name]
+        flanks = name == "constant-flanks"
         sub.add_argument("--fasta", default=None,
-                         help="sequences to explain (default: data/synthetic_demo/test.fa, 30 x 249 bp)")
-        options.add_model(sub)
+                         help="sequences to explain (default: " + ("data/wtc11_heldout.fa, 100 x 230 bp)" if flanks
+                                                                   else "data/synthetic_demo/test.fa, 30 x 249 bp)"))
+        options.add_model(sub, default="wtc11" if flanks else "default")
         sub.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     pitfall_parsers["saturation"].add_argument("--id", default=None,
                                                help="explain this record instead of the highest-logit one")
@@ -91,7 +101,7 @@ def run(args: argparse.Namespace) -> None:
              "activation": "activation"}
     # Options a pitfall lacks are absent from args; unset ones are None: both leave the library default.
     settings = {key: getattr(args, option) for key, option in names.items() if getattr(args, option, None) is not None}
-    if args.pitfall in ("saturation", "off-simplex"):
+    if args.pitfall in ("saturation", "off-simplex", "constant-flanks"):
         settings["model"] = options.model_from_args(args)
     result = run_pitfall(args.pitfall, args.out, batch_size=args.batch_size, device=args.device,
                          progress=not args.quiet, force=args.force, **settings)

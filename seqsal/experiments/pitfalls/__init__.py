@@ -13,6 +13,8 @@ manifest (:mod:`~seqsal.experiments.pitfalls.run`).  One module per pitfall:
   along ``(1, 1, 1, 1)`` that no real sequence change follows.
 - :mod:`~seqsal.experiments.pitfalls.fully_connected`: a dense network next
   to a CNN on the same data.
+- :mod:`~seqsal.experiments.pitfalls.constant_flanks`: attribution on library
+  adapters that never vary in the training data (real lentiMPRA data).
 
 :mod:`~seqsal.experiments.pitfalls.compare` holds what the two training
 pitfalls share (data, seeding, training, scoring, the figure), and
@@ -32,6 +34,13 @@ from seqsal.experiments.pitfalls.compare import (
     seeded,
     simulate_data,
     small_cnn_config,
+)
+from seqsal.experiments.pitfalls.constant_flanks import (
+    FLANK_METHODS,
+    ConstantFlanksResult,
+    constant_flanks,
+    constant_positions,
+    plot_constant_flanks,
 )
 from seqsal.experiments.pitfalls.fully_connected import DenseConfig, FullyConnected, fully_connected
 from seqsal.experiments.pitfalls.off_simplex import (
@@ -55,7 +64,8 @@ from seqsal.experiments.pitfalls.saturation import SaturationResult, plot_satura
 from seqsal.experiments.pitfalls.table import TABLE_COLUMNS
 
 __all__ = [
-    "ACTIVATIONS", "ComparisonResult", "DenseConfig", "FullyConnected", "ISOTROPIC_MEDIAN_DEG", "OffSimplexResult",
+    "ACTIVATIONS", "ComparisonResult", "ConstantFlanksResult", "FLANK_METHODS", "constant_flanks",
+    "constant_positions", "plot_constant_flanks", "DenseConfig", "FullyConnected", "ISOTROPIC_MEDIAN_DEG", "OffSimplexResult",
     "PITFALLS", "PitfallRun", "SaturationResult", "SimulatedData", "TABLE_COLUMNS", "activations",
     "background_share", "compare_models", "default_fasta", "finish_output", "fully_connected",
     "isotropic_angle_cdf", "load_sequences", "off_simplex", "plot_comparison", "plot_off_simplex",

@@ -35,6 +35,12 @@ from seqsal.experiments.pitfalls.compare import (
     plot_comparison,
     small_cnn_config,
 )
+from seqsal.experiments.pitfalls.constant_flanks import (
+    FLANK_METHODS,
+    ConstantFlanksResult,
+    constant_flanks,
+    plot_constant_flanks,
+)
 from seqsal.experiments.pitfalls.fully_connected import DEFAULT_FC_DROPOUT, DEFAULT_HIDDEN_UNITS, fully_connected
 from seqsal.experiments.pitfalls.off_simplex import OffSimplexResult, off_simplex, plot_off_simplex
 from seqsal.experiments.pitfalls.saturation import SaturationResult, plot_saturation, saturation
@@ -42,12 +48,17 @@ from seqsal.models import load_model, model_provenance
 from seqsal.plot import save_figure
 from seqsal.runs import RunFolder
 
-PITFALLS = ("saturation", "activations", "off-simplex", "fully-connected")
+PITFALLS = ("saturation", "activations", "off-simplex", "fully-connected", "constant-flanks")
+
+#: What the pitfalls that explain sequences read by default: the synthetic demo test set, or for
+#: ``constant-flanks`` 100 held-out lentiMPRA elements (the bundled ``wtc11`` model's test fold).
+DEFAULT_FASTAS = {"constant-flanks": "wtc11_heldout.fa"}
 
 
-def default_fasta() -> Path:
-    """The synthetic demo test set shipped with seqsal (30 sequences of 249 bp, the bundled model's length)."""
-    path = Path(str(importlib.resources.files("seqsal.data") / "synthetic_demo" / "test.fa"))
+def default_fasta(name: str = "saturation") -> Path:
+    """The FASTA a pitfall explains by default (the synthetic demo test set: 30 x 249 bp, the default model's)."""
+    relative = DEFAULT_FASTAS.get(name, "synthetic_demo/test.fa")
+    path = Path(str(importlib.resources.files("seqsal.data") / relative))
     check(path.is_file(), f"the demo FASTA {path} is missing from this installation; pass --fasta")
     return path
 
@@ -130,7 +141,7 @@ class PitfallRun:
     summary: str
 
 
-PitfallResult = SaturationResult | OffSimplexResult | ComparisonResult
+PitfallResult = SaturationResult | OffSimplexResult | ComparisonResult | ConstantFlanksResult
 
 
 def run_pitfall(
@@ -170,9 +181,11 @@ def run_pitfall(
     check_choice(name, "name", PITFALLS)
     check_int(batch_size, "batch_size", minimum=1)
     common = dict(batch_size=batch_size, device=device, force=force)
-    if name in ("saturation", "off-simplex"):
+    if name in ("saturation", "off-simplex", "constant-flanks"):
         result, folder, extra = _explain_pitfall(name, out, fasta, model, record_id, correct, fit_length, **common)
-        figure = plot_saturation(result)[0].figure if name == "saturation" else plot_off_simplex(result).figure
+        figure = {"saturation": lambda: plot_saturation(result)[0].figure,
+                  "off-simplex": lambda: plot_off_simplex(result).figure,
+                  "constant-flanks": lambda: plot_constant_flanks(result)[0].figure}[name]()
     else:
         result, folder, extra = _training_pitfall(name, out, n, length, epochs, seed, hidden_units, activation,
                                                   progress=progress, **common)
@@ -193,12 +206,14 @@ def _explain_pitfall(
 ) -> tuple[PitfallResult, RunFolder, dict[str, Any]]:
     """``saturation`` or ``off-simplex``: load the model and sequences, claim the folder, compute."""
     explained = load_model(model)
-    fasta_path = Path(fasta) if fasta is not None else default_fasta()
+    fasta_path = Path(fasta) if fasta is not None else default_fasta(name)
     X, ids = load_sequences(fasta_path, explained.config.input_length, fit_length)
     parameters: dict[str, Any] = {"model": model_provenance(model, explained), "fasta": str(fasta_path),
                                   "fit_length": fit_length}
     if name == "saturation":
         parameters |= {"method": "grad_x_input", "record_id": record_id, "correct": correct}
+    elif name == "constant-flanks":
+        parameters |= {"methods": list(FLANK_METHODS)}
     else:
         parameters |= {"method": "gradient"}
     folder = start_output(out, name, parameters, None, {"fasta": fasta_path}, force=force)
@@ -206,6 +221,8 @@ def _explain_pitfall(
         result = saturation(explained, X, ids, record_id=record_id, correct=correct, batch_size=batch_size,
                             device=device)
         return result, folder, {"record_id": result.record_id}
+    if name == "constant-flanks":
+        return constant_flanks(explained, X, batch_size=batch_size, device=device), folder, {}
     return off_simplex(explained, X, ids, batch_size=batch_size, device=device), folder, {}
 
 
