@@ -89,6 +89,7 @@ def train_model(
         on_test = data.on_chromosomes(settings.test_chroms, "test_chroms")
         data, test_set = data.subset(~on_test), data.subset(on_test)
     train_set, valid_set = _train_and_valid(data, settings)
+    as_given = train_set
     if settings.augment_rc:
         train_set = train_set.with_reverse_complements()
     config = ModelConfig(
@@ -123,7 +124,7 @@ def train_model(
         metadata["test_metrics"] = evaluate_predictions(test_set.y, predict(model, test_set.X), task)
         metadata["n_test"] = len(test_set.ids)
         if task == "regression":
-            metadata["baseline_test_metrics"] = kmer_ridge_baseline(train_set, test_set, KMER_BASELINE_MAX_K)
+            metadata["baseline_test_metrics"] = kmer_ridge_baseline(as_given, test_set, KMER_BASELINE_MAX_K)
     save_model(model, out, metadata)
     return model, metadata
 
@@ -140,6 +141,9 @@ def kmer_ridge_baseline(train_set: datasets.LabelledSet, test_set: datasets.Labe
     A CNN earns its place only by beating this position-blind model on the
     same split.  The penalty is chosen by scikit-learn's efficient
     leave-one-out ``RidgeCV`` on the training set alone (features standardised).
+    :func:`train_model` fits it on the training sequences as given, without
+    reverse-complement copies: with fewer rows than the 5,460 features the
+    leave-one-out solve works on the rows' Gram matrix, several times faster.
     """
     from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline

@@ -26,7 +26,7 @@ from seqsal.audit.enrichment import match_kmers
 from seqsal.audit.findings import AuditResult, AuditThresholds, CheckResult, Finding, percent
 from seqsal.audit.flanks import Flank, find_flanks, trim_flanks
 from seqsal.audit.kmers import canonical_codes, decode_kmers, kmer_count_matrix
-from seqsal.audit.leakage import check_leakage
+from seqsal.audit.leakage import check_leakage, exact_duplicates
 from seqsal.audit.profile import profile_dataset
 from seqsal.audit.sketch import SKETCH_K
 from seqsal.audit.stats import benjamini_hochberg
@@ -251,15 +251,23 @@ def check_activity_baselines(
 
     The numbers a sequence model must beat: GC alone is composition, the
     k-mer ridge is every motif's presence without its position.  The ridge
-    penalty is chosen inside each training fold (``RidgeCV``).
+    penalty is chosen inside each training fold (``RidgeCV``).  Copies of a
+    sequence (either strand, :func:`~seqsal.audit.leakage.exact_duplicates`)
+    stay in one fold: an MPRA that measures each element in both orientations
+    would otherwise test the ridge on elements it was trained on.
     """
     from sklearn.linear_model import RidgeCV
-    from sklearn.model_selection import KFold, cross_val_predict
+    from sklearn.model_selection import GroupKFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
 
-    splitter = KFold(n_splits=folds, shuffle=True, random_state=random_state)
+    copies = exact_duplicates(data)
+    groups = np.arange(len(data))
+    groups[copies["row"].to_numpy()] = len(data) + copies["group"].to_numpy()
+    order = np.random.default_rng(random_state).permutation(len(data))  # GroupKFold does not shuffle
+    splitter = list(GroupKFold(n_splits=folds).split(order, groups=groups[order]))
+    splitter = [(order[train], order[test]) for train, test in splitter]
     features = {"GC only": gc_fraction(data)[:, None],
                 f"k-mers (k <= {BASELINE_MAX_K})": kmer_count_matrix(data, np.arange(len(data)),
                                                                       range(1, BASELINE_MAX_K + 1))}
@@ -279,6 +287,7 @@ def check_activity_baselines(
                     f"(Spearman {rho:.2f}, {folds}-fold CV): compare a model with this, not with zero."))
     return CheckResult(name="baselines", title="Trivial baselines",
                        description=f"Ridge regression (standardised features, penalty chosen within each training "
-                                   f"fold) cross-validated in {folds} folds: on GC content only and on canonical "
-                                   f"1- to {BASELINE_MAX_K}-mer frequencies.",
+                                   f"fold) cross-validated in {folds} folds, copies of a sequence (either strand) in "
+                                   f"one fold: on GC content only and on canonical 1- to {BASELINE_MAX_K}-mer "
+                                   "frequencies.",
                        findings=findings, tables={"activity_baselines": pd.DataFrame(rows)})
