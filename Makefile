@@ -22,8 +22,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## demo: explain synthetic enhancers with the default model, held-out PU.1 peaks with the pu1 model and held-out
-## lentiMPRA elements with the wtc11 model; writes reports under demo_out/
+## demo: explain synthetic enhancers with the default model and held-out PU.1 peaks with the pu1 model;
+## writes reports under demo_out/
 demo: install
 	rm -rf $(DEMO_OUT)
 	$(BIN)/seqsal explain data/synthetic_demo/test.fa --model default --method saliency,grad_x_input \
@@ -32,10 +32,8 @@ demo: install
 		--checks deletion,plausibility --out $(DEMO_OUT)/synthetic_evaluation
 	$(BIN)/seqsal explain data/pu1_heldout.fa --model pu1 --method grad_x_input,ism --correct \
 		--motifs SPI1 --motif-threshold 0.7 --logos 4 --out $(DEMO_OUT)/pu1
-	$(BIN)/seqsal explain data/wtc11_heldout.fa --model wtc11 --method grad_x_input,ism --correct \
-		--logos 4 --out $(DEMO_OUT)/wtc11
-	@echo "demo done: open $(DEMO_OUT)/synthetic/report.html, $(DEMO_OUT)/synthetic_evaluation/report.html," \
-		"$(DEMO_OUT)/pu1/report.html (held-out PU.1 peaks) and $(DEMO_OUT)/wtc11/report.html (held-out lentiMPRA)"
+	@echo "demo done: open $(DEMO_OUT)/synthetic/report.html, $(DEMO_OUT)/synthetic_evaluation/report.html" \
+		"and $(DEMO_OUT)/pu1/report.html (held-out PU.1 peaks)"
 
 ## test: the whole test suite (slow scientific checks included)
 test: install-test
@@ -58,14 +56,16 @@ model-pu1: install
 		--description "PU.1 (SPI1) ChIP-seq peaks (human, 100 bp) vs dinucleotide-shuffled copies; test chr8, chr9" \
 		--out seqsal/pu1_model.pt
 
-## model-wtc11: the bundled lentiMPRA model (README model card): trained+validated on fold 2, tested on fold 1
+## model-wtc11: the lentiMPRA CNN of the README's wtc11 card (trained+validated on fold 2, tested on fold 1).
+## Not bundled: on the test fold it loses to a 1-6-mer ridge, whose numbers are saved next to its own.
 model-wtc11: install
+	mkdir -p build
 	$(BIN)/seqsal train --threads 1 --table data/lentimpra_wtc11_valid.tsv.gz --sequence-column seq \
 		--target-column mean_value --test-table data/lentimpra_wtc11_test.tsv.gz --valid-fraction 0.1 \
 		--channels 64,32,32 --kernels 11,5,5 --dense 64 --dropout 0.3 --activation relu --head gap \
 		--epochs 25 --patience 4 --augment-rc --seed 1 \
 		--description "lentiMPRA activity (log2 RNA/DNA) of 230-bp human elements in WTC11 cells; trained on fold 2, tested on fold 1" \
-		--out seqsal/wtc11_model.pt
+		--out build/wtc11_model.pt
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

@@ -6,7 +6,7 @@ match these names (a test does too).
 """
 
 #: Names of the models bundled with seqsal (``--model pu1``); ``seqsal.models.files.BUNDLED_MODELS`` has their files.
-BUNDLED_MODEL_NAMES = ("default", "pu1", "wtc11")
+BUNDLED_MODEL_NAMES = ("default", "pu1")
 
 #: Attribution methods, in the order ``--help`` lists them (``seqsal.attribution.METHODS`` has these keys).
 METHODS = (

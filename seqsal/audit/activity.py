@@ -235,8 +235,8 @@ def check_activity_composition(data: AuditData, values: np.ndarray, thresholds: 
         check="composition", item=row.feature, test="Spearman", statistic=row.rho, p_value=row.p, q_value=row.q,
         effect_size=row.rho, effect="Spearman rho", flag=False, threshold="reported, never flagged",
         message=(f"{row.feature[0].upper()}{row.feature[1:]} does not vary." if not np.isfinite(row.rho) else
-                 f"{row.feature[0].upper()}{row.feature[1:]} and activity: Spearman rho {row.rho:+.2f} (q = {row.q:.2g}); a model "
-                 "can use this much without reading a motif."),
+                 f"{row.feature[0].upper()}{row.feature[1:]} and activity: Spearman rho {row.rho:+.2f} "
+                 f"(q = {row.q:.2g}); a model can use this much without reading a motif."),
         status="tested" if np.isfinite(row.rho) else "not applicable") for row in table.itertuples()]
     return CheckResult(name="composition", title="Composition and activity",
                        description="Spearman correlation of GC content and length (flanks removed) with activity.",

@@ -48,8 +48,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
             description="Mean |attribution| per position of corrected grad x input, saliency and ISM over a FASTA, "
                         "and the share of it on the positions identical in every sequence (lentiMPRA's 15-bp "
                         "adapters on both ends): the data never varied them, so nothing the maps say there is "
-                        "identified by the data. Defaults: the bundled wtc11 model and 100 of its held-out "
-                        "elements (data/wtc11_heldout.fa)."),
+                        "identified by the data. Give --model (e.g. build/wtc11_model.pt from make model-wtc11); "
+                        "the default FASTA is 100 held-out lentiMPRA elements (data/wtc11_heldout.fa)."),
     }
     for sub in pitfall_parsers.values():
         options.add_output(sub)
@@ -59,7 +59,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         sub.add_argument("--fasta", default=None,
                          help="sequences to explain (default: " + ("data/wtc11_heldout.fa, 100 x 230 bp)" if flanks
                                                                    else "data/synthetic_demo/test.fa, 30 x 249 bp)"))
-        options.add_model(sub, default="wtc11" if flanks else "default")
+        options.add_model(sub, default=None if flanks else "default")
         sub.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     pitfall_parsers["saturation"].add_argument("--id", default=None,
                                                help="explain this record instead of the highest-logit one")

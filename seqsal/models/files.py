@@ -38,7 +38,6 @@ ACCEPTED = ("a seqsal model file (save_model), a torch.export program (torch.exp
 BUNDLED_MODELS: dict[str, tuple[str, str]] = {
     "default": ("default_model.pt", "make model"),
     "pu1": ("pu1_model.pt", "make model-pu1"),
-    "wtc11": ("wtc11_model.pt", "make model-wtc11"),
 }
 assert tuple(BUNDLED_MODELS) == BUNDLED_MODEL_NAMES, "seqsal.choices.BUNDLED_MODEL_NAMES must list the same names"
 

@@ -204,7 +204,9 @@ def _explain_pitfall(
     record_id: str | None, correct: bool, fit_length: bool, *, batch_size: int,
     device: str | torch.device | None, force: bool,
 ) -> tuple[PitfallResult, RunFolder, dict[str, Any]]:
-    """``saturation`` or ``off-simplex``: load the model and sequences, claim the folder, compute."""
+    """``saturation``, ``off-simplex`` or ``constant-flanks``: load model and sequences, claim the folder, compute."""
+    check(model is not None, f"{name} needs a model; for constant-flanks one trained on sequences with library "
+                             "flanks, e.g. the lentiMPRA model that make model-wtc11 writes to build/wtc11_model.pt")
     explained = load_model(model)
     fasta_path = Path(fasta) if fasta is not None else default_fasta(name)
     X, ids = load_sequences(fasta_path, explained.config.input_length, fit_length)
