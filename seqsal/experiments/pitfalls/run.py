@@ -51,7 +51,7 @@ from seqsal.runs import RunFolder
 PITFALLS = ("saturation", "activations", "off-simplex", "fully-connected", "constant-flanks")
 
 #: What the pitfalls that explain sequences read by default: the synthetic demo test set, or for
-#: ``constant-flanks`` 100 held-out lentiMPRA elements (the bundled ``wtc11`` model's test fold).
+#: ``constant-flanks`` 100 held-out lentiMPRA elements (the test fold of ``make model-wtc11``).
 DEFAULT_FASTAS = {"constant-flanks": "wtc11_heldout.fa"}
 
 
