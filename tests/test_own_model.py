@@ -397,6 +397,9 @@ def model_args(saved, name: str, kind: str) -> list[str]:
         args = ["--model-code", f"{saved['code']}:{builder}", "--weights", str(folder / f"{name}.weights.pt")]
     else:
         args = ["--model", str(folder / f"{name}.{'pt2' if kind == 'export' else 'ts'}")]
+    # TorchScript cannot be hooked, so its length is always stated (as in load() above)
+    if kind == "torchscript":
+        length = LENGTH
     needs_length = length is not None and kind != "export"
     return args + (["--model-length", str(length)] if needs_length else []) + (
         ["--output-names", "dev,hk"] if name == "two" and kind == "torchscript" else [])
