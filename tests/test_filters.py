@@ -336,6 +336,8 @@ def test_cli_writes_table_meme_logos_report_and_manifest(tmp_path, gata_model_an
     assert manifest["model"]["sha256"] == file_sha256(model_path)
     assert manifest["input"]["sha256"] == file_sha256(fasta)
     assert manifest["parameters"]["min_sites"] == 20 and manifest["parameters"]["fraction"] == 0.5
+    assert manifest["first_layer"] == {"name": "blocks.0.0", "stages": ["BatchNorm1d", "ReLU"], "kernel_size": 11,
+                                       "n_filters": 3}
     assert manifest["summary"]["n_matched"] == int((table["matched"] == "yes").sum())
     assert (out / "filter_logos.png").read_bytes().startswith(b"\x89PNG")
     assert "MOTIF filter_0 " in (out / "filters.meme").read_text()
@@ -359,6 +361,9 @@ def test_cli_length_fit_and_user_errors(tmp_path, capsys):
     assert main(args + ["--out", str(tmp_path / "other"), "--fit"]) == 2
     assert "dream run" in capsys.readouterr().err
     assert main(args + ["--out", str(tmp_path / "b"), "--fit"]) == 0
+    assert main(args + ["--out", str(tmp_path / "e"), "--fit", "--layer", "blocks.1.0"]) == 2
+    assert "layer 'blocks.1.0' is not a Conv1d that reads the input of model.pt" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()
     empty = tmp_path / "empty.fa"
     empty.write_text("")
     assert main(["filters", "--model", str(model_path), "--fasta", str(empty), "--out", str(tmp_path / "c")]) == 2
