@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 
@@ -400,10 +401,11 @@ def test_a_residual_models_first_layer_is_relu_of_its_stem_convolution(tmp_path)
 
     code = tmp_path / "residual.py"
     code.write_text(RESIDUAL)
+    spec = importlib.util.spec_from_file_location("residual_for_filters", code)
+    residual = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(residual)
     torch.manual_seed(0)
-    namespace: dict = {}
-    exec(RESIDUAL, namespace)
-    torch.save(namespace["Residual"]().state_dict(), tmp_path / "weights.pt")
+    torch.save(residual.Residual().state_dict(), tmp_path / "weights.pt")
     model = load_model(code=f"{code}:Residual", weights=tmp_path / "weights.pt", length=30, device="cpu")
     layer = F.first_layer(model)
     assert (layer.name, layer.stages, layer.kernel_size, layer.n_filters) == ("stem", ("relu",), 5, 5)

@@ -32,7 +32,15 @@ from torch import fx, nn
 from seqsal.errors import SeqsalError, check
 from seqsal.models import SequenceModel, unwrap
 from seqsal.models.adapter import DTYPES, network_dtype
-from seqsal.models.graph import argument, call, is_binary, is_elementwise, length_padding, module_of, trace
+from seqsal.models.graph import (
+    argument,
+    call,
+    is_binary,
+    is_elementwise,
+    length_padding,
+    module_of,
+    trace,
+)
 
 _ATEN = torch.ops.aten
 # ATen element-wise functions of one tensor (further arguments are numbers: a slope, bounds).

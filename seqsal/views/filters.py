@@ -28,6 +28,7 @@ from seqsal.models import EnhancerCNN, load_model, model_provenance
 from seqsal.motifs import Motif, load_database
 from seqsal.plot import plot_logo
 from seqsal.runs import RunFolder
+from seqsal.views.filter_layer import FirstLayer, first_layer
 from seqsal.views.filter_matching import (
     DEFAULT_MIN_SITES,
     DEFAULT_Q_THRESHOLD,
@@ -36,8 +37,12 @@ from seqsal.views.filter_matching import (
     meme_text,
     summarize,
 )
-from seqsal.views.filter_layer import FirstLayer, first_layer
-from seqsal.views.filter_sites import DEFAULT_FRACTION, DEFAULT_PSEUDOCOUNT, FilterPFMs, filter_pfms
+from seqsal.views.filter_sites import (
+    DEFAULT_FRACTION,
+    DEFAULT_PSEUDOCOUNT,
+    FilterPFMs,
+    filter_pfms,
+)
 
 DEFAULT_MAX_PANELS = 48
 
