@@ -24,7 +24,7 @@ from torch import nn
 import seqsal
 from seqsal.attribution import attribute
 from seqsal.errors import SeqsalError
-from seqsal.models import SequenceModel, load_model, model_provenance, predict, save_model
+from seqsal.models import SequenceModel, load_model, model_provenance, predict
 from tests.conftest import random_sequences
 
 LENGTH = 60

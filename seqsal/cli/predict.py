@@ -23,14 +23,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
-    from seqsal import io
+    from seqsal.models import load_model
 
-    model = options.model_from_args(args)
-    if args.fasta == "-":
-        with io.stdin_as_file() as path:
-            _predict_file(path, model, args)
-    else:
-        _predict_file(args.fasta, model, args)
+    _predict_file(args.fasta, load_model(options.model_from_args(args), args.device), args)
 
 
 def _predict_file(path: Path, model, args: argparse.Namespace) -> None:
