@@ -399,7 +399,7 @@ class AttributionCanvas:
         """Place the panels in inches: margins for labels from the font size, room above for motif labels."""
         size = self.options.resolved_font_size() / 72
         width, height = self.figure.get_size_inches()
-        left, right = 5.6 * size + 0.14, 4.8 * size + 0.3
+        left, right = 5.6 * size + 0.14, 5.6 * size + 0.3
         bottom, top = 2.6 * size + 0.16, 1.5 * size + 0.16 + label_rows * 13 / 72
         gap = 0.08
         panel_width = width - left - right
@@ -508,7 +508,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None,
     return path
 
 
-def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike) -> int:
+def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike, *, tight: bool = True) -> int:
     """Write figures as the pages of one PDF, atomically, closing each as it goes.
 
     ``figures`` may be a generator, so a report over thousands of records
@@ -520,6 +520,8 @@ def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike) -> int:
         Figures to write, one per page, in order.  Each is closed once written.
     path
         Destination ``.pdf`` file.
+    tight
+        Crop each page to its drawn content; ``False`` keeps each figure's own size.
 
     Returns
     -------
@@ -532,7 +534,7 @@ def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike) -> int:
         with PdfPages(temporary) as pdf:
             for fig in figures:
                 try:
-                    pdf.savefig(fig, bbox_inches="tight")
+                    pdf.savefig(fig, bbox_inches="tight" if tight else None)
                 finally:
                     plt.close(fig)
                 pages += 1

@@ -102,6 +102,16 @@ def replaced(hit: Any, **changes: Any) -> Any:
     return moved
 
 
+@dataclasses.dataclass(frozen=True)
+class BothStrands:
+    """A motif site matched on both strands (a palindrome), boxed and labelled once as strand ``"±"``."""
+
+    start: int
+    end: int
+    name: str
+    strand: str = "±"
+
+
 def one_label_per_site(hits: list[Any]) -> list[Any]:
     """Join a palindrome's hits (same name and span on both strands) into one hit of strand ``"±"``.
 
@@ -116,7 +126,7 @@ def one_label_per_site(hits: list[Any]) -> list[Any]:
         key = (str(hit.name), hit.start, hit.end)
         if {"+", "-"} <= strands[key]:
             if key not in seen:
-                joined.append(replaced(hit, strand="±"))
+                joined.append(BothStrands(hit.start, hit.end, str(hit.name)))
             seen.add(key)
         else:
             joined.append(hit)

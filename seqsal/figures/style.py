@@ -17,10 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seqsal.checks import check_choice, check_int, check_number
+from seqsal.choices import FIGURE_STYLES
 from seqsal.errors import check
-
-#: Figure styles: ``screen`` sizes a figure to the sequence; ``paper`` to a 7.2-in double column.
-STYLES = ("screen", "paper")
 
 #: Widths of journal columns, in inches.
 SINGLE_COLUMN = 3.5
@@ -63,7 +61,7 @@ class FigureOptions:
 
     def checked(self) -> FigureOptions:
         """Return ``self`` once every field is valid; a bad one raises ``SeqsalError`` naming it."""
-        check_choice(self.style, "style", STYLES)
+        check_choice(self.style, "style", FIGURE_STYLES)
         for name in ("width", "height"):
             value = getattr(self, name)
             if value is not None:
