@@ -66,4 +66,7 @@ def run(args: argparse.Namespace) -> None:
     table = evaluate_bundle(args.bundle, args.out, settings, model=args.model, device=args.device,
                             progress=not args.quiet, force=args.force)
     if not args.quiet:
-        print(table.to_string(index=False), file=sys.stderr)
+        measured = table[table["reason"] == ""].drop(columns="reason")
+        print(measured.to_string(index=False, na_rep="—", float_format=lambda v: f"{v:.3g}"), file=sys.stderr)
+        print(f"— : does not apply to that row; checks a method cannot have are listed with the reason in "
+              f"{args.out}/metrics.tsv and report.html", file=sys.stderr)

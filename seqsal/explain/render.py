@@ -257,13 +257,15 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
     }
     if manifest.get("renamed_ids"):
         run["renamed ids"] = f"{len(manifest['renamed_ids'])} repeated ids suffixed _2, _3, … (see manifest.json)"
-    report.add_key_values(run, caption="Run")
+    report.add_heading("Run")
+    report.add_key_values(run)
     report.add_heading("Predictions")
-    report.add_table(top, caption=f"The {len(top)} highest predictions (all rows are in scores.tsv); "
-                                  "top positions are 1-based in the input sequence.")
+    report.add_table(top, caption=f"The {len(top)} highest predictions, ranked by prediction (highest first; all "
+                                  "rows are in scores.tsv); top positions are 1-based in the input sequence.")
     pngs = [p for p in logo_paths if p.suffix == ".png"]
     if pngs:
         report.add_heading("Logos of the top sequences")
+        report.add_paragraph("Ranked by prediction, highest first.")
         for path in pngs:
             report.add_image(path, caption=path.name)
     path = folder / "report.html"
