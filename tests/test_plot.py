@@ -463,4 +463,3 @@ def test_identical_curves_are_labelled_together_not_hidden():
     x = np.linspace(0, 1, 5)
     ax = plot_curves(x, {"saliency": x ** 2, "grad_x_input": x ** 2, "ism": x})
     assert [line.get_label() for line in ax.get_lines()] == ["saliency = grad_x_input", "ism"]
-    assert len({line.get_linestyle() for line in ax.get_lines()}) == 2

@@ -66,7 +66,12 @@ def run(args: argparse.Namespace) -> None:
     table = evaluate_bundle(args.bundle, args.out, settings, model=args.model, device=args.device,
                             progress=not args.quiet, force=args.force)
     if not args.quiet:
-        measured = table[table["reason"] == ""].drop(columns="reason")
-        print(measured.to_string(index=False, na_rep="—", float_format=lambda v: f"{v:.3g}"), file=sys.stderr)
-        print(f"— : does not apply to that row; checks a method cannot have are listed with the reason in "
-              f"{args.out}/metrics.tsv and report.html", file=sys.stderr)
+        print(format_metrics(table, args.out), file=sys.stderr)
+
+
+def format_metrics(table, out: str) -> str:
+    """The measured metrics as a terminal table: 3 significant digits, '—' where a column does not apply."""
+    measured = table[table["reason"] == ""].drop(columns="reason")
+    text = measured.to_string(index=False, na_rep="—", float_format=lambda value: f"{value:.3g}")
+    return (f"{text}\n— : does not apply to that row; checks a method cannot have are listed with the reason in "
+            f"{out}/metrics.tsv and report.html")

@@ -35,8 +35,9 @@ def write_report(path: Path, bundle: Path, table: pd.DataFrame, figures: Sequenc
     report.add_paragraph(f"Explanations of {describe_selection(evaluated['prediction'], n_bundle)} of {bundle}. "
                          f"Positions are ranked {ranking}. {INTRODUCTION}")
     report.add_paragraph(ground_truth)
-    report.add_key_values({k: ", ".join(v) if isinstance(v, tuple) else ("—" if v in (None, ()) else str(v))
-                           for k, v in asdict(settings).items()}, caption="Settings")
+    report.add_heading("Settings")
+    report.add_key_values({k: "—" if v in (None, ()) else ", ".join(v) if isinstance(v, tuple) else str(v)
+                           for k, v in asdict(settings).items()})
     report.add_table(coverage(table), caption="Checks per method: 'yes' where the check ran; otherwise why the "
                                               "method cannot have it here.")
     measured = table[table["reason"] == ""].drop(columns="reason")

@@ -17,10 +17,6 @@ from matplotlib.axes import Axes
 
 from seqsal.errors import check
 
-#: Dash patterns cycled over curves, so overlapping curves stay distinguishable in print and in grey.
-_LINESTYLES = ("-", "--", "-.", ":")
-
-
 def as_array(values: Any) -> np.ndarray:
     """Turn arrays, lists, pandas columns or (CPU or GPU) torch tensors into a float numpy array."""
     if hasattr(values, "detach"):
@@ -52,10 +48,8 @@ def plot_curves(
 ) -> Axes:
     """Draw named curves over a shared x, e.g. deletion curves of several methods.
 
-    Each curve gets its own dash pattern, so curves that cross or run close
-    stay distinguishable; curves with identical values are drawn once and
-    labelled together (``"saliency = grad_x_input"``), so none hides under
-    another unmentioned.
+    Curves with identical values are drawn once and labelled together
+    (``"saliency = grad_x_input"``), so none hides under another unmentioned.
 
     Parameters
     ----------
@@ -81,8 +75,8 @@ def plot_curves(
         check(arrays[label].shape == xs.shape, f"curve {label!r} has shape {arrays[label].shape} but x has {xs.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.6), layout="constrained")
-    for i, (label, ys) in enumerate(merge_identical(arrays).items()):
-        ax.plot(xs, ys, label=label, linewidth=1.5, linestyle=_LINESTYLES[i % len(_LINESTYLES)])
+    for label, ys in merge_identical(arrays).items():
+        ax.plot(xs, ys, label=label, linewidth=1.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title is not None:
