@@ -503,8 +503,10 @@ def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None,
     """
     path = Path(path)
     chosen = _figure_format(path, format)
+    # zlib level 3 instead of 6: a third less time encoding a logo, a third more bytes.
+    extra = {"pil_kwargs": {"compress_level": 3}} if chosen == "png" else {}
     with atomic_path(path) as temporary, plt.rc_context(_VECTOR_TEXT):
-        fig.savefig(temporary, format=chosen, dpi=dpi, bbox_inches="tight" if tight else None)
+        fig.savefig(temporary, format=chosen, dpi=dpi, bbox_inches="tight" if tight else None, **extra)
     return path
 
 
