@@ -200,7 +200,9 @@ def test_explain_report_has_a_run_heading_not_a_stray_caption_and_says_how_it_ra
     top = pd.DataFrame({"id": ["a", "b"], "prediction": [2.0, 1.0]})
     text = write_report(tmp_path, explain_manifest(), top, []).read_text()
     assert "<caption>Run</caption>" not in text and "<h2>Run</h2>" in text
-    assert "ranked by prediction (highest first" in text
+    assert "All 2 sequences, ranked by prediction (highest first" in text
+    manifest = {**explain_manifest(), "n_sequences": 50}
+    assert "The 2 highest predictions of 50, ranked" in write_report(tmp_path, manifest, top, []).read_text()
 
 
 def test_evaluate_report_ranks_its_sequences_by_prediction_and_describes_the_selection(tmp_path):

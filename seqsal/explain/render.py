@@ -260,8 +260,10 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
     report.add_heading("Run")
     report.add_key_values(run)
     report.add_heading("Predictions")
-    report.add_table(top, caption=f"The {len(top)} highest predictions, ranked by prediction (highest first; all "
-                                  "rows are in scores.tsv); top positions are 1-based in the input sequence.")
+    shown = f"All {len(top)} sequences" if len(top) == manifest["n_sequences"] else \
+        f"The {len(top)} highest predictions of {manifest['n_sequences']}"
+    report.add_table(top, caption=f"{shown}, ranked by prediction (highest first; all rows are in scores.tsv); "
+                                  "top positions are 1-based in the input sequence.")
     pngs = [p for p in logo_paths if p.suffix == ".png"]
     if pngs:
         report.add_heading("Logos of the top sequences")
