@@ -107,10 +107,8 @@ def plot_scatter(
         ``(n,)`` coordinates.
     labels
         ``n`` point labels, or ``None`` for unlabelled points.
-    ax
-        Axes to draw on; a new figure otherwise.
-    xlabel, ylabel, title
-        Axis labels and title.
+    ax, xlabel, ylabel, title
+        As for :func:`plot_curves`.
 
     Returns
     -------
