@@ -62,6 +62,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     method_options.add_argument("--end", type=int, help="ism: stop before this position (default: the length)")
     method_options.add_argument("--seed", type=options.non_negative_int, help="seed of noise and shuffled references (default 0)")
     options.add_device(parser)
+    options.add_figure(parser, window_flag="--logo-window")
     parser.set_defaults(run=run)
     return parser
 
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> None:
         options=_method_options(args), first_index=args.first_index, dedupe_ids=args.dedupe_ids,
     )
     bundle = explain_fasta(args.fasta, options.model_from_args(args), args.out, settings, device=args.device,
-                           progress=not args.quiet, resume=args.resume, force=args.force)
+                           progress=not args.quiet, resume=args.resume, force=args.force,
+                           figure=options.figure_from_args(args))
     ambiguous = bundle.manifest.get("ambiguous_bases", {})
     if ambiguous:
         counts = ", ".join(f"{code} {count}" for code, count in ambiguous.items())

@@ -61,6 +61,7 @@ from seqsal.explain.settings import (
     checked,
     options_for,
 )
+from seqsal.figures.style import FigureOptions
 from seqsal.models import EnhancerCNN, load_model, model_provenance, predict
 from seqsal.motifs import Motif, resolve_motifs
 from seqsal.progress import Progress
@@ -82,6 +83,7 @@ def explain_fasta(
     progress: bool = True,
     resume: bool = False,
     force: bool = False,
+    figure: FigureOptions | None = None,
 ) -> Bundle:
     """Explain every record of ``fasta`` and write a bundle into ``out``.
 
@@ -108,6 +110,8 @@ def explain_fasta(
     force
         Replace an earlier explain run in ``out`` even when this run would not
         rewrite all its files, or when it is unfinished.
+    figure
+        Size, font size, resolution and window of the logos (screen defaults when omitted).
 
     Raises
     ------
@@ -130,7 +134,7 @@ def explain_fasta(
         _explain_records(folder, stores, source, loaded, target, settings, device, progress)
         predictions = stores["prediction"].read(0, source.n_records)[:, target]
         _write_scores(folder.path / "scores.tsv", source, stores, predictions, loaded, settings)
-    return finish_bundle(folder, stores, settings, motifs)
+    return finish_bundle(folder, stores, settings, motifs, figure)
 
 
 def _dry_run(model: EnhancerCNN, source: CheckedInput, target: int, settings: ExplainSettings, device) -> None:
@@ -169,12 +173,12 @@ def _explain_records(folder: RunFolder, stores: dict[str, ArrayStore], source: C
 
 
 def finish_bundle(folder: RunFolder, stores: dict[str, ArrayStore], settings: ExplainSettings,
-                  motifs: Sequence[Motif] = ()) -> Bundle:
+                  motifs: Sequence[Motif] = (), figure: FigureOptions | None = None) -> Bundle:
     """Logos, report, ``.npz`` conversion and the completed manifest: the end of an explain run or a merge.
 
-    Expects the arrays in ``stores`` and ``scores.tsv`` to be written.
+    Expects the arrays in ``stores`` and ``scores.tsv`` to be written; ``figure`` shapes the logos.
     """
-    draw_bundle(folder.path, folder.manifest, stores, settings, motifs)
+    draw_bundle(folder.path, folder.manifest, stores, settings, motifs, figure)
     if folder.manifest["n_sequences"] <= NPZ_MAX_SEQUENCES:
         pack_arrays(folder.path, settings.methods)
     folder.finish(bundle_files(folder.path, settings.methods))
