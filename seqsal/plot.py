@@ -23,7 +23,6 @@ and scatter plots live in :mod:`seqsal.figures.charts` (re-exported here).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import warnings
 from pathlib import Path
