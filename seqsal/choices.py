@@ -28,3 +28,6 @@ REPLACEMENTS = ("shuffle", "random", "uniform")
 
 #: How ``seqsal dream`` turns free logits into the sequence the model reads.
 DREAM_MODES = ("straight_through", "softmax")
+
+#: How ``seqsal tracks`` gives one value to bases that several explained windows cover (``seqsal.tracks``).
+OVERLAP_RULES = ("midpoint", "mean")
