@@ -213,3 +213,28 @@ def test_unsorted_and_repeated_intervals_are_said_not_refused(tmp_path, tiny_mod
                              progress=False)
     assert load_bundle(bundle.folder).manifest["coordinates"]["sorted"] is True
     assert LENGTH == bundle.onehot.shape[-1]
+
+
+@pytest.mark.slow
+def test_workflow_explains_peaks_in_shards_and_ends_with_tracks(tmp_path, tiny_model):
+    from tests.test_workflows import snakemake, write_config
+
+    genome, _ = write_genome(tmp_path)
+    peaks = write_peaks(tmp_path, PEAKS[:-1])  # ids are deduplicated per shard, so repeats must not span shards
+    model = save_model(tiny_model, tmp_path / "m.pt")
+    config = write_config(tmp_path, "explain", {
+        "inputs": {"peaks": {"bed": str(peaks), "genome": str(genome), "stranded": True}},
+        "outdir": str(tmp_path / "results"), "model": str(model), "methods": ["saliency"], "batch_size": 2,
+        "shard_size": 4, "logos": 0, "modisco": False})
+    snakemake("explain", config, tmp_path)
+    # one explain over the whole file, for comparison
+    with pytest.warns(SeqsalWarning):
+        whole = explain_bed(peaks, genome, model, tmp_path / "whole", ExplainSettings(methods=("saliency",),
+                            n_logos=0, batch_size=2), stranded=True, progress=False)
+    merged = load_bundle(tmp_path / "results" / "peaks" / "bundle")
+    assert len(list((tmp_path / "results" / "peaks" / "shards").glob("shard_*.bed"))) == 2
+    columns = ["chrom", "start", "end", "strand", "n_padded", "genome_offset", "top_genome_positions.saliency"]
+    pd.testing.assert_frame_equal(merged.scores[columns], whole.scores[columns])
+    np.testing.assert_array_equal(merged.attributions["saliency"], whole.attributions["saliency"])
+    tracks = tmp_path / "results" / "peaks" / "tracks"
+    assert (tracks / "saliency.bw").is_file() and (tracks / "top_positions.saliency.bed").is_file()

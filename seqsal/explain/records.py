@@ -280,4 +280,4 @@ def _announce(bed: Path, survey: Mapping) -> None:
         notes.append(f"{survey['n_windows_padded']} windows run off a chromosome end (padded with N; see n_padded "
                      "in scores.tsv)")
     if notes:
-        warnings.warn(f"{bed}: " + "; ".join(notes), SeqsalWarning, stacklevel=3)
+        warnings.warn(f"{bed}: " + "; ".join(notes), SeqsalWarning, stacklevel=5)  # the caller of explain_bed
