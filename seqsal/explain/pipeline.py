@@ -253,7 +253,7 @@ def _open_folder(out: str | Path, fields: dict, methods: Sequence[str], *, resum
     previous = folder.previous
     check(not previous.get("shards"), f"--resume: {out} holds an unfinished merge; run seqsal merge again")
     for key in _RESUME_KEYS:
-        check(_comparable(_resume_view(previous.get(key), key)) == _comparable(_resume_view(fields[key], key)),
+        check(_comparable(_resume_view(previous.get(key), key)) == _comparable(_resume_view(fields.get(key), key)),
               f"--resume: the {key} differ from the interrupted run in {out}; "
               "resume with the same input, model and options, or start a new folder")
     folder.start({**fields, "started": previous["started"], "n_done": int(previous.get("n_done", 0))})
