@@ -64,7 +64,7 @@ def expected_window(peak, stranded: bool) -> tuple[int, bool]:
     Column ``j`` holds genome base ``first + j`` (forward) or ``first - j``
     (backward, complemented); positions outside the chromosome are ``N``.
     """
-    chrom, start, end, _, strand, summit = peak
+    _, start, end, _, strand, summit = peak
     centre = start + summit if summit >= 0 else (start + end) // 2
     window_start = centre - LENGTH // 2
     if stranded and strand == "-":

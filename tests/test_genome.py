@@ -21,7 +21,13 @@ from seqsal.explain.records import header_location
 from seqsal.genome import Genome, read_intervals, window
 from seqsal.models import save_model
 from tests.synthetic_genome import (
-    LENGTH, PEAKS, SIZES, expected_sequence, expected_window, write_genome, write_peaks,
+    LENGTH,
+    PEAKS,
+    SIZES,
+    expected_sequence,
+    expected_window,
+    write_genome,
+    write_peaks,
 )
 
 SETTINGS = ExplainSettings(methods=("saliency",), n_logos=0)

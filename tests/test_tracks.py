@@ -12,7 +12,14 @@ from seqsal.explain import ExplainSettings, explain_bed
 from seqsal.explain.export import TrackSettings, write_tracks
 from seqsal.models import save_model
 from seqsal.tracks import TrackWriter, equal_runs
-from tests.synthetic_genome import LENGTH, PEAKS, SIZES, expected_window, write_genome, write_peaks
+from tests.synthetic_genome import (
+    LENGTH,
+    PEAKS,
+    SIZES,
+    expected_window,
+    write_genome,
+    write_peaks,
+)
 
 pyBigWig = pytest.importorskip("pyBigWig")
 
@@ -76,7 +83,7 @@ def test_writer_refuses_unsorted_windows_and_unknown_chromosomes(tmp_path):
 
 @pytest.fixture
 def bundle(tmp_path, tiny_model):
-    genome, sequences = write_genome(tmp_path)
+    genome, _ = write_genome(tmp_path)
     model = save_model(tiny_model, tmp_path / "m.pt")
     with pytest.warns(Warning):
         return explain_bed(write_peaks(tmp_path), genome, model, tmp_path / "bundle",
@@ -113,7 +120,7 @@ def test_bigwig_equals_the_bundle_scores_at_every_covered_base(bundle, tmp_path,
 
 
 def test_tracks_cli_writes_bed_files_that_round_trip(bundle, tmp_path, capsys):
-    explained, genome = bundle
+    explained, _ = bundle
     sizes = tmp_path / "chrom.sizes"
     sizes.write_text("".join(f"{name}\t{size}\n" for name, size in SIZES.items()) + "chrUnused\t10\n")
     pd.DataFrame({"sequence_index": [0, 3], "start": [0, 0], "end": [10, 20], "motif": ["GATA1", "SP1"]}).to_csv(

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> None:
         options=_method_options(args), first_index=args.first_index, dedupe_ids=args.dedupe_ids,
     )
     options.check_input(args)
-    run_options = dict(device=args.device, progress=not args.quiet, resume=args.resume, force=args.force)
+    run_options = {"device": args.device, "progress": not args.quiet, "resume": args.resume, "force": args.force}
     if args.bed is not None:
         bundle = explain_bed(args.bed, args.genome, args.model, args.out, settings, stranded=args.stranded,
                              **run_options)

@@ -56,7 +56,13 @@ from seqsal.explain.bundle import (
     pack_arrays,
 )
 from seqsal.explain.coordinates import coordinate_columns, genome_top_positions
-from seqsal.explain.records import STDIN, CheckedInput, input_file, open_intervals, scan_input
+from seqsal.explain.records import (
+    STDIN,
+    CheckedInput,
+    input_file,
+    open_intervals,
+    scan_input,
+)
 from seqsal.explain.render import draw_bundle
 from seqsal.explain.settings import (
     PRESENTATION_SETTINGS,

@@ -40,7 +40,14 @@ from seqsal.checks import check_choice
 from seqsal.datasets import check_length
 from seqsal.encoding import encode_indices
 from seqsal.errors import SeqsalError, SeqsalWarning, check
-from seqsal.genome import Genome, Location, interval_id, read_intervals, survey_intervals, window
+from seqsal.genome import (
+    Genome,
+    Location,
+    interval_id,
+    read_intervals,
+    survey_intervals,
+    window,
+)
 
 #: The name a run records for standard input in its manifest.
 STDIN = "-"
