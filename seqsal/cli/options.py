@@ -170,3 +170,26 @@ def figure_from_args(args: argparse.Namespace):
 
     return FigureOptions(style=args.style, width=args.width, height=args.height, dpi=args.dpi,
                          font_size=args.font_size, window=args.figure_window).checked()
+
+
+
+def add_intervals(parser: argparse.ArgumentParser) -> None:
+    """``--bed``, ``--genome`` and ``--stranded``: read peaks from a reference genome instead of a FASTA."""
+    group = parser.add_argument_group("genome intervals", "explain peaks instead of a FASTA: each interval is "
+                                      "centred (on its summit for narrowPeak) to the model's length")
+    group.add_argument("--bed", default=None,
+                       help="BED3/BED6/narrowPeak file (plain or gzipped) of intervals; needs --genome, replaces FASTA")
+    group.add_argument("--genome", default=None,
+                       help="reference FASTA (plain, or bgzip with .fai/.gzi); a missing index is built beside it")
+    group.add_argument("--stranded", action="store_true",
+                       help="reverse-complement minus-strand intervals (BED column 6), so the model reads them 5'->3'")
+
+
+def check_input(args: argparse.Namespace) -> None:
+    """Exactly one input: a FASTA, or ``--bed`` with ``--genome`` (a :class:`seqsal.SeqsalError` otherwise)."""
+    from seqsal.errors import check
+
+    check((args.fasta is None) != (args.bed is None), "give a FASTA or --bed with --genome, not both or neither")
+    check((args.bed is None) == (args.genome is None), "--bed and --genome go together: intervals are read from "
+                                                        "the genome")
+    check(args.bed is not None or not args.stranded, "--stranded applies to --bed intervals only")
