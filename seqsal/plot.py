@@ -60,12 +60,12 @@ from seqsal.figures.panels import (
     track_bars,
     track_limits,
 )
-from seqsal.figures.style import FigureOptions
+from seqsal.figures.style import FigureOptions, figure_width
 from seqsal.io import atomic_path
 
 __all__ = [
     "ENGINES", "AttributionCanvas", "NEGATIVE_COLOR", "POSITIVE_COLOR", "plot_attribution", "plot_curves", "plot_heatmap", "plot_logo",
-    "plot_scatter", "plot_track", "prediction_title", "save_figure", "save_pdf_pages",
+    "figure_width", "plot_scatter", "plot_track", "prediction_title", "save_figure", "save_pdf_pages",
 ]
 
 #: Motif boxes avoid the green/blue/orange/red of the classic ACGT letters, so

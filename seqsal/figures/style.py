@@ -90,7 +90,7 @@ class FigureOptions:
             return float(self.width)
         if self.paper:
             return DOUBLE_COLUMN
-        return float(min(max(length / 12, 7), 22))
+        return figure_width(length)
 
     def figure_height(self, kind: str) -> float:
         """Height in inches of a figure of ``kind`` (``logo``, ``stacked``, ``heatmap`` or ``track``)."""
@@ -140,3 +140,12 @@ def parse_window(text: str) -> tuple[int, int]:
     first, last = (int(part) for part in parts)
     check(1 <= first <= last, f"window {text!r} must have 1 <= FIRST <= LAST (1-based, inclusive)")
     return first, last
+
+
+def figure_width(length: int | float, minimum: float = 7.0) -> float:
+    """Screen width in inches for ``length`` positions: about one inch per 12 bp, at least ``minimum``, at most 22.
+
+    Figures with titles or legends beside short sequences ask for a larger
+    ``minimum``; the cap keeps very long inputs printable.
+    """
+    return float(min(max(length / 12, minimum), 22))
