@@ -7,7 +7,8 @@ The Python API (the same functions the ``seqsal`` command calls):
 - models: ``load_model`` (a seqsal model file or ``"default"``), ``save_model``, ``predict``
 - attribution: ``attribute(model, X, method=..., target=..., correct=..., hypothetical=...)``
 - figures: ``plot_logo``, ``plot_attribution``
-- whole runs: ``explain_fasta`` (a FASTA to a bundle of arrays, logos and a report), ``merge_bundles``
+- whole runs: ``explain_fasta`` (a FASTA to a bundle of arrays, logos and a report), ``explain_bed``
+  (peaks on a reference genome), ``merge_bundles``
 - what a model learned: ``filter_pfms``, ``match_filters``, ``dream``
 - errors a user can cause: ``SeqsalError`` (a ``ValueError`` with one sentence saying what to do)
 
@@ -38,6 +39,7 @@ _API = {
     "plot_logo": "seqsal.plot",
     "plot_attribution": "seqsal.plot",
     "explain_fasta": "seqsal.explain",
+    "explain_bed": "seqsal.explain",
     "split_fasta": "seqsal.explain",
     "merge_bundles": "seqsal.explain",
     "filter_pfms": "seqsal.views.filters",

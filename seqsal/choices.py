@@ -31,3 +31,9 @@ REPLACEMENTS = ("shuffle", "random", "uniform")
 
 #: How ``seqsal dream`` turns free logits into the sequence the model reads.
 DREAM_MODES = ("straight_through", "softmax")
+
+#: Figure styles: ``screen`` sizes a figure to the sequence; ``paper`` to a 7.2-in journal column with 7-pt text.
+FIGURE_STYLES = ("screen", "paper")
+
+#: How ``seqsal tracks`` gives one value to bases that several explained windows cover (``seqsal.tracks``).
+OVERLAP_RULES = ("midpoint", "mean")

@@ -1,4 +1,4 @@
-"""Figures of attributions: sequence logos, heatmaps, tracks, and generic curves.
+"""Figures of one sequence's attributions: sequence logos, heatmaps, per-position tracks, the stacked figure.
 
 Every drawing function takes an optional ``ax`` and returns the axes it drew
 on, so a figure can be composed from panels or a single panel dropped into a
@@ -11,6 +11,14 @@ browsers and papers: column ``i`` of a ``(4, L)`` array is labelled
 example a window's offset in a longer sequence), so the default labels the
 columns ``1..L``.  Column ``i`` is drawn centred on that label, so panels of the
 same sequence share an x axis exactly.
+
+Size, lettering, resolution and the window drawn come from a
+:class:`seqsal.figures.style.FigureOptions` (``figure=``): ``screen`` figures are
+as wide as the sequence needs, ``paper`` figures are drawn at a journal
+column's width with 7-pt text.  Logos are drawn by the fast glyph engine of
+:mod:`seqsal.figures.glyphs` by default; ``engine="logomaker"`` draws them with
+logomaker, the reference the fast engine is tested against.  Generic curves
+and scatter plots live in :mod:`seqsal.figures.charts` (re-exported here).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable
 
 import logomaker
 import matplotlib.pyplot as plt
@@ -29,98 +37,48 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
+from seqsal.checks import check_choice
 from seqsal.encoding import ALPHABET
 from seqsal.errors import check
+from seqsal.figures.axes import (
+    apply_font_size,
+    as_scores,
+    new_axes,
+    position_labels,
+    prediction_title,
+    style_position_axis,
+    windowed,
+)
+from seqsal.figures.charts import plot_curves, plot_scatter
+from seqsal.figures.glyphs import draw_glyphs
+from seqsal.figures.panels import (
+    NEGATIVE_COLOR,
+    POSITIVE_COLOR,
+    plot_heatmap,
+    plot_track,
+    set_heatmap,
+    track_bars,
+    track_limits,
+)
+from seqsal.figures.style import FigureOptions, figure_width
 from seqsal.io import atomic_path
 
-#: Colours shared by the track and the heatmap's colour map ends, so that
-#: "positive" and "negative" read the same in every panel.
-POSITIVE_COLOR = "#b2182b"
-NEGATIVE_COLOR = "#2166ac"
+__all__ = [
+    "ENGINES", "AttributionCanvas", "NEGATIVE_COLOR", "POSITIVE_COLOR", "plot_attribution", "plot_curves", "plot_heatmap", "plot_logo",
+    "figure_width", "plot_scatter", "plot_track", "prediction_title", "save_figure", "save_pdf_pages",
+]
 
 #: Motif boxes avoid the green/blue/orange/red of the classic ACGT letters, so
 #: a box never looks like part of a letter.
 _MOTIF_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
+#: Logo engines: ``fast`` (one path collection per logo) and ``logomaker`` (the reference, a patch per letter).
+ENGINES = ("fast", "logomaker")
+
 _FIGURE_FORMATS = ("png", "svg", "pdf")
 _PNG_DPI = 150
-
-
-# --------------------------------------------------------------------------- #
-# Validation and shared axis styling
-# --------------------------------------------------------------------------- #
-
-
-def _as_array(values: Any) -> np.ndarray:
-    """Turn arrays, lists or (CPU or GPU) torch tensors into a float numpy array."""
-    if hasattr(values, "detach"):
-        values = values.detach().cpu().numpy()
-    return np.asarray(values, dtype=float)
-
-
-def _as_scores(scores: Any, name: str = "scores") -> np.ndarray:
-    """Validate one sequence's ``(4, L)`` score matrix and return it as floats."""
-    array = _as_array(scores)
-    check(
-        array.ndim == 2 and array.shape[0] == 4 and array.shape[1] > 0,
-        f"{name} must be one sequence's (4, L) array with rows A, C, G, T, got shape {array.shape}; "
-        "index a batch first, e.g. attributions[i]",
-    )
-    check(np.isfinite(array).all(), f"{name} contains NaN or infinite values; check the attribution run")
-    return array
-
-
-def _positions(start: int, length: int) -> np.ndarray:
-    """1-based position labels of ``length`` columns whose first 0-based coordinate is ``start``."""
-    check(
-        isinstance(start, (int, np.integer)) and start >= 0,
-        f"start must be a non-negative integer (the 0-based coordinate of the first column), got {start!r}",
-    )
-    return np.arange(start + 1, start + length + 1)
-
-
-def _tick_spacing(length: int) -> int:
-    """Tick spacing that keeps about 5-15 labelled ticks whatever the length."""
-    magnitude = 1
-    while True:
-        for step in (1, 2, 5):
-            if length / (step * magnitude) <= 15:
-                return step * magnitude
-        magnitude *= 10
-
-
-def _style_position_axis(ax: Axes, start: int, length: int) -> None:
-    """Put 1-based position ticks on ``ax``: the first position, then round multiples.
-
-    The first position is always labelled so a reader sees where numbering
-    starts; a round tick that would crowd it is left out instead.
-    """
-    first = start + 1
-    last = start + length
-    spacing = _tick_spacing(length)
-    round_ticks = np.arange(int(np.ceil(first / spacing)) * spacing, last + 1, spacing)
-    ticks = [first] + [int(t) for t in round_ticks if t - first > spacing / 2]
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([str(t) for t in ticks])
-    ax.set_xlim(first - 0.5, last + 0.5)
-    ax.set_xlabel("position (bp)")
-
-
-def figure_width(length: int, minimum: float = 7.0) -> float:
-    """Figure width in inches for ``length`` positions, at least ``minimum``.
-
-    About one inch per 12 bp keeps letters of a 249-bp enhancer distinct at
-    150 dpi; the cap keeps very long inputs printable (zoom into a window for
-    base-level detail there).  Figures with titles or legends beside short
-    sequences ask for a larger ``minimum``.
-    """
-    return float(np.clip(length / 12, minimum, 22))
-
-
-def _new_axes(length: int, height: float) -> Axes:
-    """A new single-panel figure, as wide as the sequence needs."""
-    _, ax = plt.subplots(figsize=(figure_width(length), height), layout="constrained")
-    return ax
+#: Vector files keep text as text (editable, searchable) instead of outlines.
+_VECTOR_TEXT = {"svg.fonttype": "none", "pdf.fonttype": 42, "ps.fonttype": 42}
 
 
 # --------------------------------------------------------------------------- #
@@ -137,8 +95,10 @@ def plot_logo(
     ylabel: str = "attribution",
     motif_hits: Iterable[Any] | None = None,
     color_scheme: str = "classic",
+    engine: str = "fast",
+    figure: FigureOptions | None = None,
 ) -> Axes:
-    """Draw a sequence logo of a ``(4, L)`` score matrix with logomaker.
+    """Draw a sequence logo of a ``(4, L)`` score matrix.
 
     The same function draws both logos in common use: *projected* scores
     (hypothetical × one-hot, one letter per column, the logo of the actual
@@ -153,7 +113,7 @@ def plot_logo(
     scores
         ``(4, L)`` array, rows ``A, C, G, T``.
     ax
-        Axes to draw on; a new figure sized to the sequence length otherwise.
+        Axes to draw on; a new figure sized by ``figure`` otherwise.
     title
         Axes title.
     start
@@ -165,42 +125,73 @@ def plot_logo(
         Objects with ``start`` and ``end`` (0-based, half-open, relative to the
         columns of ``scores``), ``name`` and optionally ``strand``, such as
         :class:`seqsal.motifs.MotifHit`.  Each is shaded behind the letters and
-        labelled above the axes.
+        labelled above the axes; a palindrome's hits on both strands get one
+        label, strand ``±``.
     color_scheme
         Any logomaker colour scheme name.
+    engine
+        ``"fast"`` (default: every glyph of a letter in one path, many times
+        faster to draw and save) or ``"logomaker"`` (the reference).
+    figure
+        Size, font size and window (:class:`~seqsal.figures.style.FigureOptions`);
+        screen defaults when omitted.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    matrix = _as_scores(scores)
+    check_choice(engine, "engine", ENGINES)
+    options = (figure or FigureOptions()).checked()
+    matrix, start, hits = windowed(as_scores(scores), start, motif_hits, options)
     length = matrix.shape[1]
+    restyle = ax is None or figure is not None
     if ax is None:
-        ax = _new_axes(length, height=2.6)
-    positions = _positions(start, length)
+        ax = new_axes(options, length, "logo")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.axhline(0.0, color="black", linewidth=0.6, zorder=1)
+    ax.set_ylabel(ylabel)
+    if restyle:
+        apply_font_size([ax], options)
+    _fill_logo(ax, matrix, start, hits, engine, color_scheme, title)
+    return ax
+
+
+def _fill_logo(ax: Axes, matrix: np.ndarray, start: int, hits: list[Any] | None, engine: str, color_scheme: str,
+               title: str | None) -> int:
+    """The part of a logo that changes from record to record: letters, limits, ticks, motif boxes, title.
+
+    Returns the number of motif label rows drawn above the axes.
+    """
+    length = matrix.shape[1]
+    positions = position_labels(start, length)
+    if engine == "fast":
+        draw_glyphs(ax, matrix, positions, ALPHABET, color_scheme)
+    else:
+        _logomaker_glyphs(ax, matrix, positions, color_scheme)
+    _pad_ylim(ax, matrix)
+    style_position_axis(ax, start, length)
+    levels = _draw_motif_hits(ax, hits, start, length) if hits is not None else 0
+    if title is not None:
+        ax.set_title(title, pad=6 + 13 * levels)
+    return levels
+
+
+def _logomaker_glyphs(ax: Axes, matrix: np.ndarray, positions: np.ndarray, color_scheme: str) -> None:
+    """Draw the letters with logomaker, one patch per letter (the reference engine)."""
     frame = pd.DataFrame(matrix.T, index=positions, columns=list(ALPHABET))
     with warnings.catch_warnings():
         # An all-zero matrix (a dead gradient) is legitimate; _pad_ylim fixes
         # the empty y range logomaker warns about.
         warnings.filterwarnings("ignore", message="Attempting to set identical low and high ylims")
-        logo = logomaker.Logo(frame, ax=ax, color_scheme=color_scheme, flip_below=True, baseline_width=0)
-    logo.style_spines(visible=False)
-    logo.style_spines(spines=("left", "bottom"), visible=True)
-    ax.axhline(0.0, color="black", linewidth=0.6, zorder=1)
-    _pad_ylim(ax, matrix)
-    _style_position_axis(ax, start, length)
-    ax.set_ylabel(ylabel)
-    levels = _draw_motif_hits(ax, motif_hits, start, length) if motif_hits is not None else 0
-    if title is not None:
-        ax.set_title(title, pad=6 + 13 * levels)
-    return ax
+        logomaker.Logo(frame, ax=ax, color_scheme=color_scheme, flip_below=True, baseline_width=0)
 
 
 def _pad_ylim(ax: Axes, matrix: np.ndarray) -> None:
     """Y limits spanning the stacked letters with a little headroom, and never empty.
 
-    logomaker fits the limits tightly to the glyphs; an all-zero attribution
-    (a dead gradient) would otherwise give a zero-height axis.
+    An all-zero attribution (a dead gradient) would otherwise give a
+    zero-height axis.
     """
     top = float(np.clip(matrix, 0, None).sum(axis=0).max())
     bottom = float(np.clip(matrix, None, 0).sum(axis=0).min())
@@ -281,120 +272,6 @@ def _bp_per_point(ax: Axes, length: int) -> float:
 
 
 # --------------------------------------------------------------------------- #
-# Heatmap and track
-# --------------------------------------------------------------------------- #
-
-
-def plot_heatmap(
-    scores: Any,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-    start: int = 0,
-    cmap: str = "RdBu_r",
-) -> Axes:
-    """Draw a ``(4, L)`` score matrix as a heatmap with rows ``A, C, G, T``.
-
-    Hypothetical scores are best read this way: a logo hides the three bases
-    that are not in the sequence, the heatmap shows what a mutation to each
-    would do.  Colour limits are symmetric around zero so white always means
-    "no effect" and the two signs are comparable.
-
-    Parameters
-    ----------
-    scores
-        ``(4, L)`` array, rows ``A, C, G, T``.
-    ax
-        Axes to draw on; a new figure otherwise.  A colorbar is added beside it.
-    title
-        Axes title.
-    start
-        0-based coordinate of the first column; positions are labelled 1-based.
-    cmap
-        A diverging matplotlib colour map.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    matrix = _as_scores(scores)
-    length = matrix.shape[1]
-    if ax is None:
-        ax = _new_axes(length, height=1.8)
-    limit = float(np.abs(matrix).max()) or 1.0
-    first = start + 1
-    image = ax.imshow(
-        matrix,
-        cmap=cmap,
-        vmin=-limit,
-        vmax=limit,
-        aspect="auto",
-        interpolation="nearest",
-        extent=(first - 0.5, first + length - 0.5, 3.5, -0.5),
-    )
-    ax.set_yticks(range(4))
-    ax.set_yticklabels(list(ALPHABET))
-    _style_position_axis(ax, start, length)
-    colorbar = ax.figure.colorbar(image, ax=ax, pad=0.005, fraction=0.02, aspect=8)
-    colorbar.ax.tick_params(labelsize=7)
-    if title is not None:
-        ax.set_title(title)
-    return ax
-
-
-def plot_track(
-    per_position: Any,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-    start: int = 0,
-    ylabel: str = "score",
-) -> Axes:
-    """Draw per-position scores ``(L,)`` as bars, red above zero and blue below.
-
-    Bars rather than a line because positions are discrete and a single
-    strong base should look like one, not like a smooth bump.
-
-    Parameters
-    ----------
-    per_position
-        ``(L,)`` array, e.g. projected attributions summed over the 4 rows.
-    ax
-        Axes to draw on; a new figure otherwise.
-    title
-        Axes title.
-    start
-        0-based coordinate of the first value; positions are labelled 1-based.
-    ylabel
-        Y-axis label.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    values = _as_array(per_position)
-    check(
-        values.ndim == 1 and values.size > 0,
-        f"per_position must be a non-empty (L,) array, got shape {values.shape}; "
-        "sum projected attributions over the 4 rows first",
-    )
-    check(np.isfinite(values).all(), "per_position contains NaN or infinite values; check the attribution run")
-    length = values.size
-    if ax is None:
-        ax = _new_axes(length, height=1.6)
-    colors = np.where(values >= 0, POSITIVE_COLOR, NEGATIVE_COLOR)
-    ax.bar(_positions(start, length), values, width=0.9, color=colors, linewidth=0)
-    ax.axhline(0.0, color="black", linewidth=0.6)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    _style_position_axis(ax, start, length)
-    ax.set_ylabel(ylabel)
-    if title is not None:
-        ax.set_title(title)
-    return ax
-
-
-# --------------------------------------------------------------------------- #
 # The stacked attribution figure
 # --------------------------------------------------------------------------- #
 
@@ -408,16 +285,22 @@ def plot_attribution(
     method: str = "",
     motif_hits: Iterable[Any] | None = None,
     start: int = 0,
+    task: str = "regression",
+    unit: str = "model output",
+    signed: bool | None = None,
+    engine: str = "fast",
+    figure: FigureOptions | None = None,
 ) -> Figure:
     """The standard figure for one explained sequence: logo, heatmap and track.
 
     Panels, sharing one x axis: (1) the logo of projected scores
     (hypothetical × one-hot), i.e. what each base of the actual sequence
     contributes, with motif hits boxed; (2) the hypothetical scores as a
-    heatmap, i.e. what each possible base would contribute; (3) the
-    per-position score (projected summed over rows).  The title names the
-    record, the method and the model's prediction so a page torn out of a
-    report still says what it shows.
+    heatmap, i.e. what each possible base would contribute, with a labelled
+    colour bar; (3) the per-position score (projected summed over rows).  The
+    title names the record, the method and the model's output, saying which
+    number it is, so a page torn out of a report still says what it shows.
+    To draw many records, reuse one :class:`AttributionCanvas` instead.
 
     Parameters
     ----------
@@ -428,146 +311,148 @@ def plot_attribution(
     record_id
         FASTA record identifier, shown in the title.
     prediction
-        Model output for this record, shown in the title when given.
+        Model output for this record (a classifier's logit), shown in the title when given.
     method
         Attribution method name, shown in the title when given.
     motif_hits
         Hits to box on the logo; see :func:`plot_logo`.
     start
         0-based coordinate of the first column; positions are labelled 1-based.
+    task
+        ``"classification"`` titles the prediction as a logit with its
+        probability; anything else as a plain prediction.
+    unit
+        What the scores are in, e.g. ``"logit"``; shown on the axes and colour bar.
+    signed
+        Whether the method's scores can be negative (colour map of the
+        heatmap); by default, whether any score here is negative.
+    engine
+        Logo engine, ``"fast"`` or ``"logomaker"``; see :func:`plot_logo`.
+    figure
+        Size, font size and window; screen defaults when omitted.
 
     Returns
     -------
     matplotlib.figure.Figure
         A new figure; close it (or hand it to :func:`save_pdf_pages`) when done.
     """
-    scores = _as_scores(hypothetical, "hypothetical")
-    encoding = _as_scores(one_hot, "one_hot")
-    check(
-        scores.shape == encoding.shape,
-        f"hypothetical scores have shape {scores.shape} but one_hot has {encoding.shape}; "
-        "pass the attribution and encoding of the same sequence",
-    )
-    projected = scores * encoding
-    length = scores.shape[1]
-    fig, (logo_ax, heat_ax, track_ax) = plt.subplots(
-        3,
-        1,
-        sharex=True,
-        figsize=(figure_width(length), 5.8),
-        height_ratios=(2.6, 1.2, 1.2),
-        layout="constrained",
-    )
-    plot_logo(projected, ax=logo_ax, start=start, ylabel="projected", motif_hits=motif_hits)
-    plot_heatmap(scores, ax=heat_ax, start=start)
-    heat_ax.set_ylabel("hypothetical")
-    plot_track(projected.sum(axis=0), ax=track_ax, start=start, ylabel="per position")
-    for ax in (logo_ax, heat_ax):
-        ax.set_xlabel("")
-        ax.tick_params(labelbottom=False)
-    fig.align_ylabels((logo_ax, heat_ax, track_ax))
-    parts = [str(record_id)] + ([method] if method else [])
-    if prediction is not None:
-        parts.append(f"prediction {float(prediction):.3g}")
-    fig.suptitle(" — ".join(parts), fontsize=12)
-    return fig
+    options = (figure or FigureOptions()).checked()
+    lo, hi = options.columns(start, as_scores(hypothetical, "hypothetical").shape[1])
+    canvas = AttributionCanvas(hi - lo, unit=unit, engine=engine, figure=options)
+    return canvas.draw(hypothetical, one_hot, record_id=record_id, prediction=prediction, method=method,
+                       motif_hits=motif_hits, start=start, task=task, signed=signed)
 
 
-# --------------------------------------------------------------------------- #
-# Generic helpers for evaluation and shortcut reports
-# --------------------------------------------------------------------------- #
+class AttributionCanvas:
+    """A stacked attribution figure built once and redrawn for record after record.
 
-
-def plot_curves(
-    x: Any,
-    curves: Mapping[str, Any],
-    *,
-    ax: Axes | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    title: str | None = None,
-) -> Axes:
-    """Draw named curves over a shared x, e.g. deletion curves of several methods.
+    Building a figure (axes, ticks, colour bar, layout) costs more than
+    drawing one record in it, so batch drawing (the logos of ``seqsal explain``,
+    ``seqsal logo --top 1000``) keeps one canvas per sequence length and
+    replaces only what changes: letters, motif boxes, heatmap data, bars,
+    limits, ticks and the title.  The layout is fixed in inches from the
+    font size (no layout engine runs per record), so every figure has the
+    size the options ask for.
 
     Parameters
     ----------
-    x
-        ``(n,)`` x values shared by all curves.
-    curves
-        Legend label to ``(n,)`` y values.
-    ax
-        Axes to draw on; a new figure otherwise.
-    xlabel, ylabel, title
-        Axis labels and title.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
+    length
+        Number of positions drawn (after the window).
+    unit
+        What the scores are in, e.g. ``"logit"``; shown on the axes and colour bar.
+    engine
+        Logo engine, ``"fast"`` or ``"logomaker"``.
+    figure
+        Size, font size and window; screen defaults when omitted.
     """
-    xs = _as_array(x)
-    check(xs.ndim == 1 and xs.size > 0, f"x must be a non-empty 1-D array, got shape {xs.shape}")
-    check(len(curves) > 0, "curves is empty; pass at least one {label: values} entry")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.6), layout="constrained")
-    for label, values in curves.items():
-        ys = _as_array(values)
-        check(ys.shape == xs.shape, f"curve {label!r} has shape {ys.shape} but x has {xs.shape}")
-        ax.plot(xs, ys, label=str(label), linewidth=1.5)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title is not None:
-        ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
-    ax.grid(alpha=0.3)
-    return ax
 
+    def __init__(self, length: int, *, unit: str = "model output", engine: str = "fast",
+                 figure: FigureOptions | None = None) -> None:
+        check_choice(engine, "engine", ENGINES)
+        self.options = (figure or FigureOptions()).checked()
+        self.length, self.engine = length, engine
+        self.figure = plt.figure(figsize=(self.options.figure_width(length), self.options.figure_height("stacked")))
+        self.logo_ax, self.heat_ax, self.track_ax, colorbar_ax = (self.figure.add_axes((0, 0, 1, 1))
+                                                                  for _ in range(4))
+        for ax in (self.heat_ax, self.track_ax):
+            ax.sharex(self.logo_ax)
+        for ax in (self.logo_ax, self.track_ax):
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.axhline(0.0, color="black", linewidth=0.6, zorder=1)
+        self.image = self.heat_ax.imshow(np.zeros((4, length)), aspect="auto", interpolation="nearest")
+        self.heat_ax.set_yticks(range(4), list(ALPHABET))
+        size = self.options.resolved_font_size()
+        colorbar = self.figure.colorbar(self.image, cax=colorbar_ax)
+        colorbar.set_label(f"hypothetical\n({unit})", size=size)
+        colorbar_ax.tick_params(labelsize=size)
+        for ax, label in ((self.logo_ax, "projected"), (self.heat_ax, "hypothetical"), (self.track_ax, "per position")):
+            ax.set_ylabel(label if ax is self.heat_ax else f"{label}\n({unit})")
+        for ax in (self.logo_ax, self.heat_ax):
+            ax.tick_params(labelbottom=False)
+        apply_font_size((self.logo_ax, self.heat_ax, self.track_ax), self.options)
+        self.title = self.figure.suptitle("", fontsize=size + 2)
+        self._drawn: list[Any] = []
+        self._rows = -1
 
-def plot_scatter(
-    x: Any,
-    y: Any,
-    labels: Sequence[str] | None = None,
-    *,
-    ax: Axes | None = None,
-    xlabel: str = "",
-    ylabel: str = "",
-    title: str | None = None,
-) -> Axes:
-    """Scatter ``y`` against ``x``, optionally writing a label beside each point.
+    def _layout(self, label_rows: int) -> None:
+        """Place the panels in inches: margins for labels from the font size, room above for motif labels."""
+        size = self.options.resolved_font_size() / 72
+        width, height = self.figure.get_size_inches()
+        left, right = 5.6 * size + 0.14, 5.6 * size + 0.3
+        bottom, top = 2.6 * size + 0.16, 1.5 * size + 0.16 + label_rows * 13 / 72
+        gap = 0.08
+        panel_width = width - left - right
+        usable = height - bottom - top - 2 * gap
+        heights = np.array([2.6, 1.2, 1.2]) / 5.0 * usable
+        y_track = bottom
+        y_heat = y_track + heights[2] + gap
+        y_logo = y_heat + heights[1] + gap
+        for ax, y, h in ((self.logo_ax, y_logo, heights[0]), (self.heat_ax, y_heat, heights[1]),
+                         (self.track_ax, y_track, heights[2])):
+            ax.set_position((left / width, y / height, panel_width / width, h / height))
+        self.figure.axes[3].set_position(((left + panel_width + 0.06) / width, y_heat / height, 0.1 / width,
+                                          heights[1] / height))
+        self.title.set_y(1 - 0.06 / height)
+        self._rows = label_rows
 
-    Meant for a handful of named points (e.g. faithfulness vs plausibility of
-    each attribution method), where the names matter more than a legend.
+    def draw(self, hypothetical: Any, one_hot: Any, *, record_id: str, prediction: float | None = None,
+             method: str = "", motif_hits: Iterable[Any] | None = None, start: int = 0,
+             task: str = "regression", signed: bool | None = None) -> Figure:
+        """Draw one record (arguments as for :func:`plot_attribution`) and return the canvas's figure."""
+        scores = as_scores(hypothetical, "hypothetical")
+        encoding = as_scores(one_hot, "one_hot")
+        check(scores.shape == encoding.shape,
+              f"hypothetical scores have shape {scores.shape} but one_hot has {encoding.shape}; "
+              "pass the attribution and encoding of the same sequence")
+        scores, window_start, hits = windowed(scores, start, motif_hits, self.options)
+        encoding = encoding[:, window_start - start:window_start - start + scores.shape[1]]
+        check(scores.shape[1] == self.length,
+              f"record {record_id!r} has {scores.shape[1]} positions to draw but this canvas holds {self.length}")
+        projected = scores * encoding
+        for artist in self._drawn:
+            artist.remove()
+        if self._rows < 0:
+            self._layout(0)
+        before = set(self.logo_ax.get_children())
+        rows = _fill_logo(self.logo_ax, projected, window_start, hits, self.engine, "classic", None)
+        self.logo_ax.set_xlabel("")
+        set_heatmap(self.image, scores, window_start, signed=signed)
+        bars = track_bars(projected.sum(axis=0), window_start)
+        self.track_ax.add_collection(bars)
+        self.track_ax.set_ylim(*track_limits(projected.sum(axis=0)))
+        self.track_ax.set_xlabel("position (bp)")
+        self._drawn = [artist for artist in self.logo_ax.get_children() if artist not in before] + [bars]
+        if rows != self._rows:
+            self._layout(rows)
+        parts = [str(record_id)] + ([method] if method else [])
+        if prediction is not None:
+            parts.append(prediction_title(prediction, task))
+        self.title.set_text(" — ".join(parts))
+        return self.figure
 
-    Parameters
-    ----------
-    x, y
-        ``(n,)`` coordinates.
-    labels
-        ``n`` point labels, or ``None`` for unlabelled points.
-    ax
-        Axes to draw on; a new figure otherwise.
-    xlabel, ylabel, title
-        Axis labels and title.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    xs = _as_array(x)
-    ys = _as_array(y)
-    check(xs.ndim == 1 and xs.shape == ys.shape, f"x and y must be 1-D of equal length, got {xs.shape} and {ys.shape}")
-    check(labels is None or len(labels) == xs.size, f"got {len(labels or [])} labels for {xs.size} points")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.5, 4), layout="constrained")
-    ax.scatter(xs, ys, s=28, color="#444444", zorder=2)
-    for xi, yi, text in zip(xs, ys, labels or []):
-        ax.annotate(str(text), (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=8)
-    ax.margins(0.12)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title is not None:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    return ax
+    def close(self) -> None:
+        """Close the canvas's figure."""
+        plt.close(self.figure)
 
 
 # --------------------------------------------------------------------------- #
@@ -585,13 +470,15 @@ def _figure_format(path: Path, format: str | None) -> str:
     return chosen
 
 
-def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None) -> Path:
-    """Save ``fig`` as PNG (150 dpi), SVG or PDF, atomically.
+def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None, *, dpi: int = _PNG_DPI,
+                tight: bool = True) -> Path:
+    """Save ``fig`` as PNG, SVG or PDF, atomically; text in SVG and PDF stays text.
 
     The figure is written to a temporary file in the target directory and
     renamed over ``path``, so an interrupted run never leaves a truncated file
-    that looks complete.  The figure is left open; close it yourself (or use
-    :func:`save_pdf_pages`, which does).
+    that looks complete.  Fonts are embedded as TrueType in PDF and kept as
+    ``<text>`` in SVG, so labels can be edited and searched.  The figure is
+    left open; close it yourself (or use :func:`save_pdf_pages`, which does).
 
     Parameters
     ----------
@@ -602,6 +489,11 @@ def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None)
     format
         ``"png"``, ``"svg"`` or ``"pdf"``; taken from the suffix of ``path`` when
         omitted.
+    dpi
+        Resolution of a PNG (default 150; ``FigureOptions.resolved_dpi()`` for a styled figure).
+    tight
+        Crop to the drawn content.  Pass ``False`` to keep the figure's exact
+        size, e.g. a 7.2-in paper figure (its layout already fits its text).
 
     Returns
     -------
@@ -610,16 +502,18 @@ def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None)
     """
     path = Path(path)
     chosen = _figure_format(path, format)
-    with atomic_path(path) as temporary:
-        fig.savefig(temporary, format=chosen, dpi=_PNG_DPI, bbox_inches="tight")
+    # zlib level 3 instead of 6: a third less time encoding a logo, a third more bytes.
+    extra = {"pil_kwargs": {"compress_level": 3}} if chosen == "png" else {}
+    with atomic_path(path) as temporary, plt.rc_context(_VECTOR_TEXT):
+        fig.savefig(temporary, format=chosen, dpi=dpi, bbox_inches="tight" if tight else None, **extra)
     return path
 
 
-def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike) -> int:
+def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike, *, tight: bool = True) -> int:
     """Write figures as the pages of one PDF, atomically, closing each as it goes.
 
     ``figures`` may be a generator, so a report over thousands of records
-    holds one figure in memory at a time.
+    holds one figure in memory at a time.  Text stays text (TrueType fonts).
 
     Parameters
     ----------
@@ -627,6 +521,8 @@ def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike) -> int:
         Figures to write, one per page, in order.  Each is closed once written.
     path
         Destination ``.pdf`` file.
+    tight
+        Crop each page to its drawn content; ``False`` keeps each figure's own size.
 
     Returns
     -------
@@ -635,11 +531,11 @@ def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike) -> int:
     """
     path = Path(path)
     pages = 0
-    with atomic_path(path) as temporary:
+    with atomic_path(path) as temporary, plt.rc_context(_VECTOR_TEXT):
         with PdfPages(temporary) as pdf:
             for fig in figures:
                 try:
-                    pdf.savefig(fig, bbox_inches="tight")
+                    pdf.savefig(fig, bbox_inches="tight" if tight else None)
                 finally:
                     plt.close(fig)
                 pages += 1

@@ -1,5 +1,10 @@
 """Self-contained HTML reports: one file with text, tables and embedded figures.
 
+A report reads well on a laptop screen: a wide table scrolls inside its own
+box instead of pushing the page past the window, figures shrink to the page
+width, and a cell with no applicable value reads "—" (explained under the
+table), never ``nan``.
+
 A report has to survive being e-mailed, attached to a lab notebook or opened
 on a cluster node without internet, so everything is inline: figures are
 base64 PNG data URIs, the stylesheet is a ``<style>`` block, and nothing is
@@ -26,6 +31,8 @@ from seqsal.errors import check
 from seqsal.io import atomic_path
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: What a table cell shows where no value applies (instead of ``nan``).
+MISSING = "—"
 _FIGURE_DPI = 110
 
 _STYLE = """
@@ -33,8 +40,9 @@ body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; col
        line-height: 1.5; max-width: 1100px; margin: 2em auto; padding: 0 1.5em; }
 h1 { border-bottom: 2px solid #444; padding-bottom: 0.2em; }
 h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.15em; margin-top: 1.8em; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; }
+div.table { max-width: 100%; overflow-x: auto; margin: 1em 0; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; overflow-wrap: anywhere; }
 th { background: #f0f0f0; }
 tbody tr:nth-child(even) { background: #fafafa; }
 td.number { text-align: right; font-variant-numeric: tabular-nums; }
@@ -43,6 +51,7 @@ figure { margin: 1.5em 0; }
 figure img { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9em; }
 p.note { color: #777; font-size: 0.85em; }
+img, pre { max-width: 100%; }
 """.strip()
 
 
@@ -98,7 +107,8 @@ class Report:
             f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(_format_value(value, float_format))}</td></tr>"
             for key, value in mapping.items()
         )
-        self._blocks.append(f"<table class=\"key-values\">{_caption(caption)}<tbody>{rows}</tbody></table>")
+        table = f'<table class="key-values">{_caption(caption)}<tbody>{rows}</tbody></table>'
+        self._blocks.append(_wrapped(table))
         return self
 
     def add_table(
@@ -112,7 +122,9 @@ class Report:
 
         Truncation keeps a report of thousands of records small enough to open;
         a note says how many rows were left out, so nobody mistakes the head
-        for the whole.
+        for the whole.  Missing values (NaN, None) read ``—``, with a note
+        under the table saying what that means.  A table wider than the page
+        scrolls inside its own box.
 
         Parameters
         ----------
@@ -142,8 +154,10 @@ class Report:
                 cells.append(f"<td{css}>{html.escape(_format_value(value, float_format))}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         self._blocks.append(
-            f"<table>{_caption(caption)}<thead>{header}</thead><tbody>{''.join(body)}</tbody></table>"
+            _wrapped(f"<table>{_caption(caption)}<thead>{header}</thead><tbody>{''.join(body)}</tbody></table>")
         )
+        if any(_is_missing(value) for row in shown.itertuples(index=False, name=None) for value in row):
+            self._blocks.append(f'<p class="note">{MISSING} marks a value that does not apply to that row.</p>')
         if len(df) > max_rows:
             self._blocks.append(f'<p class="note">Showing the first {max_rows} of {len(df)} rows.</p>')
         return self
@@ -206,11 +220,27 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _is_missing(value: Any) -> bool:
+    """True for ``None``, NaN and pandas' missing markers: cells where no value applies."""
+    if value is None:
+        return True
+    if isinstance(value, str) or not pd.api.types.is_scalar(value):
+        return False
+    return bool(pd.isna(value))
+
+
 def _format_value(value: Any, float_format: str) -> str:
-    """Floats through ``float_format``, everything else (ints included) through ``str``."""
+    """Missing values as ``—``; floats through ``float_format``; everything else (ints included) through ``str``."""
+    if _is_missing(value):
+        return MISSING
     if _is_number(value) and not isinstance(value, numbers.Integral):
         return float_format.format(float(value))
     return str(value)
+
+
+def _wrapped(table: str) -> str:
+    """A table inside a box that scrolls sideways when the table is wider than the page."""
+    return f'<div class="table">{table}</div>'
 
 
 def _caption(caption: str | None) -> str:

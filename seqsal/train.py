@@ -159,18 +159,10 @@ def fit(
                     math.isfinite(train_loss),
                     f"training diverged at epoch {epoch} (loss {train_loss}); lower lr or use activation='relu'",
                 )
-                logits = _logits(model, X_valid, batch_size, target)
-                valid_loss = float(loss_fn(logits, y_valid))
-                metrics = evaluate_predictions(y_valid.numpy(), logits.numpy(), config.task)
-                history.append(
-                    {
-                        "epoch": epoch,
-                        "train_loss": train_loss,
-                        "valid_loss": valid_loss,
-                        **{f"valid_{key}": value for key, value in metrics.items()},
-                    }
-                )
-                history[-1]["seconds"] = round(time.monotonic() - started, 2)
+                history.append({"epoch": epoch, "train_loss": train_loss,
+                                **_validation(model, X_valid, y_valid, loss_fn, batch_size, target, config.task),
+                                "seconds": round(time.monotonic() - started, 2)})
+                valid_loss = history[-1]["valid_loss"]
                 bar.note(_epoch_line(history[-1]))
                 bar.update()
                 if valid_loss < best_loss:
@@ -183,6 +175,14 @@ def fit(
     finally:
         model.to(original_device).eval()
     return TrainResult(history=history, best_epoch=best_epoch, best_valid_loss=best_loss, stopped_early=stopped_early)
+
+
+def _validation(model: nn.Module, X: torch.Tensor, y: torch.Tensor, loss_fn: nn.Module, batch_size: int,
+                device: torch.device, task: str) -> dict[str, float]:
+    """Validation loss and metrics (``valid_loss``, ``valid_auroc``, ...) of the model as it is now."""
+    logits = _logits(model, X, batch_size, device)
+    metrics = evaluate_predictions(y.numpy(), logits.numpy(), task)
+    return {"valid_loss": float(loss_fn(logits, y)), **{f"valid_{key}": value for key, value in metrics.items()}}
 
 
 def _epoch_line(record: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 
@@ -336,6 +337,8 @@ def test_cli_writes_table_meme_logos_report_and_manifest(tmp_path, gata_model_an
     assert manifest["model"]["sha256"] == file_sha256(model_path)
     assert manifest["input"]["sha256"] == file_sha256(fasta)
     assert manifest["parameters"]["min_sites"] == 20 and manifest["parameters"]["fraction"] == 0.5
+    assert manifest["first_layer"] == {"name": "blocks.0.0", "stages": ["BatchNorm1d", "ReLU"], "kernel_size": 11,
+                                       "n_filters": 3}
     assert manifest["summary"]["n_matched"] == int((table["matched"] == "yes").sum())
     assert (out / "filter_logos.png").read_bytes().startswith(b"\x89PNG")
     assert "MOTIF filter_0 " in (out / "filters.meme").read_text()
@@ -349,7 +352,7 @@ def test_cli_length_fit_and_user_errors(tmp_path, capsys):
     fasta.write_text("".join(f">r{i}\n{s}\n" for i, s in enumerate(random_sequences(15, 30, seed=5))))
     args = ["filters", "--model", str(model_path), "--fasta", str(fasta), "--device", "cpu", "--min-sites", "1000"]
     assert main(args + ["--out", str(tmp_path / "a")]) == 2
-    assert "pass --fit" in capsys.readouterr().err
+    assert "(--fit on the command line)" in capsys.readouterr().err
     assert main(args + ["--out", str(tmp_path / "b"), "--fit"]) == 0
     table = pd.read_csv(tmp_path / "b" / "filters.tsv", sep="\t", keep_default_na=False)
     assert (table["match_id"] == "").all()  # nothing reaches 1000 sites, so nothing is matched
@@ -359,6 +362,9 @@ def test_cli_length_fit_and_user_errors(tmp_path, capsys):
     assert main(args + ["--out", str(tmp_path / "other"), "--fit"]) == 2
     assert "dream run" in capsys.readouterr().err
     assert main(args + ["--out", str(tmp_path / "b"), "--fit"]) == 0
+    assert main(args + ["--out", str(tmp_path / "e"), "--fit", "--layer", "blocks.1.0"]) == 2
+    assert "layer 'blocks.1.0' is not a Conv1d that reads the input of model.pt" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()
     empty = tmp_path / "empty.fa"
     empty.write_text("")
     assert main(["filters", "--model", str(model_path), "--fasta", str(empty), "--out", str(tmp_path / "c")]) == 2
@@ -366,3 +372,145 @@ def test_cli_length_fit_and_user_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(args + ["--out", str(tmp_path / "d"), "--fraction", "0"])
     assert exit_info.value.code == 2
+
+
+# --------------------------------------------------------------------------- users' models: graphs, not modules
+RESIDUAL = '''
+import torch
+from torch import nn
+
+
+class Residual(nn.Module):
+    """The first convolution sits in no nn.Sequential; its ReLU output feeds both a convolution and a sum."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv1d(4, 5, 5, padding=2)
+        self.body = nn.Conv1d(5, 5, 3, padding=1)
+        self.head = nn.Linear(5, 1)
+
+    def forward(self, x):
+        h = torch.relu(self.stem(x))
+        h = h + torch.relu(self.body(h))
+        return self.head(h.mean(dim=2))
+'''
+
+
+def test_a_residual_models_first_layer_is_relu_of_its_stem_convolution(tmp_path):
+    from seqsal.models import load_model
+
+    code = tmp_path / "residual.py"
+    code.write_text(RESIDUAL)
+    spec = importlib.util.spec_from_file_location("residual_for_filters", code)
+    residual = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(residual)
+    torch.manual_seed(0)
+    torch.save(residual.Residual().state_dict(), tmp_path / "weights.pt")
+    model = load_model(code=f"{code}:Residual", weights=tmp_path / "weights.pt", length=30, device="cpu")
+    layer = F.first_layer(model)
+    assert (layer.name, layer.stages, layer.kernel_size, layer.n_filters) == ("stem", ("relu",), 5, 5)
+    assert (layer.left_pad, layer.right_pad) == (2, 2)
+    x = torch.from_numpy(one_hot(random_sequences(4, 30, seed=8)))
+    stem = model.network.stem
+    by_hand = nn.functional.conv1d(x, stem.weight, stem.bias, padding=2)
+    assert (by_hand < 0).any()  # the ReLU has something to do
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), torch.relu(by_hand), rtol=0, atol=0)
+    pfms = F.filter_pfms(model, x.numpy(), device="cpu")
+    assert pfms.n_windows == 4 * (30 - 5 + 1) and pfms.n_sites.sum() > 0
+
+
+def _plain_sequential() -> nn.Sequential:
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Conv1d(4, 6, 5, padding=2), nn.BatchNorm1d(6), nn.ReLU(inplace=True), nn.MaxPool1d(2),
+                          nn.Flatten(), nn.Linear(6 * 10, 1))
+    with torch.no_grad():  # statistics far from the defaults, so batch norm changes which windows count
+        model[1].running_mean.uniform_(-1, 1)
+        model[1].running_var.uniform_(0.5, 2)
+        model[1].weight.uniform_(0.5, 2)
+    return model.eval()
+
+
+@pytest.mark.slow
+def test_an_exported_program_gives_the_same_pfms_as_the_module_it_was_exported_from(tmp_path):
+    from seqsal.models import load_model
+
+    model = _plain_sequential()
+    program = torch.export.export(model, (torch.zeros(3, 4, 20),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, tmp_path / "plain.pt2")
+    loaded = load_model(tmp_path / "plain.pt2", device="cpu")
+    layer = F.first_layer(loaded)
+    assert (layer.name, layer.stages) == ("0", ("batch_norm", "relu_"))  # ReLU(inplace=True) stays in place
+    assert (layer.kernel_size, layer.n_filters, layer.left_pad, layer.right_pad) == (5, 6, 2, 2)
+    X = one_hot(random_sequences(11, 20, seed=6))
+    exported = F.filter_pfms(loaded, X, 0.6, device="cpu", batch_size=4)  # batches of 4 and 3 through a Dim
+    in_memory = F.filter_pfms(model, X, 0.6, device="cpu", batch_size=4)
+    assert F.first_layer(model).stages == ("BatchNorm1d", "ReLU")
+    assert in_memory.n_sites.sum() > 0
+    np.testing.assert_array_equal(exported.counts, in_memory.counts)
+    np.testing.assert_array_equal(exported.n_sites, in_memory.n_sites)
+    np.testing.assert_array_equal(exported.max_activation, in_memory.max_activation)
+
+
+def test_padding_before_the_convolution_and_an_nlc_network_are_accounted_for():
+    from seqsal.models import load_model
+
+    class PaddedNLC(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(4, 3, 6, padding="same")  # pads 2 before and 3 after
+            self.head = nn.Linear(3, 1)
+
+        def forward(self, x):  # x: (N, L, 4)
+            h = nn.functional.pad(x.transpose(1, 2), (1, 2))
+            h = nn.functional.leaky_relu(self.conv(h) * 2.0, 0.1)
+            return self.head(nn.functional.max_pool1d(h, 2).mean(dim=2))
+
+    torch.manual_seed(2)
+    network = PaddedNLC().eval()
+    model = load_model(network, input_layout="NLC", length=20, device="cpu")
+    layer = F.first_layer(model)
+    assert (layer.left_pad, layer.right_pad, layer.input_layout) == (3, 5, "NLC")
+    assert layer.stages == ("mul", "leaky_relu")
+    X = one_hot(random_sequences(3, 20, seed=1))
+    x = torch.from_numpy(X)
+    conv = network.conv
+    by_hand = nn.functional.leaky_relu(nn.functional.conv1d(nn.functional.pad(x, (3, 5)), conv.weight, conv.bias)
+                                       * 2.0, 0.1)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), by_hand)
+    assert F.filter_pfms(model, X, device="cpu").n_windows == 3 * (20 - 6 + 1)  # windows inside the sequence only
+
+
+def test_layer_picks_among_the_convolutions_that_read_the_input():
+    class TwoWidths(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.narrow, self.wide = nn.Conv1d(4, 2, 3, padding=1), nn.Conv1d(4, 2, 7, padding=3)
+            self.mix = nn.Conv1d(4, 1, 1)
+
+        def forward(self, x):
+            both = torch.cat([torch.relu(self.narrow(x)), torch.exp(self.wide(x))], dim=1)
+            return self.mix(both).mean(dim=2)
+
+    model = TwoWidths()
+    assert F.first_layer(model).name == "narrow"
+    wide = F.first_layer(model, "wide")
+    assert (wide.kernel_size, wide.left_pad, wide.stages) == (7, 3, ("exp",))
+    assert F.filter_pfms(model, one_hot(random_sequences(2, 12, seed=0)), layer="wide", device="cpu").kernel_size == 7
+    with pytest.raises(SeqsalError, match="layer 'mix' is not a Conv1d that reads the input of TwoWidths; those "
+                                          "that do: narrow, wide"):
+        F.first_layer(model, "mix")
+    with pytest.raises(SeqsalError, match="no Conv1d of Sequential reads the input directly"):
+        F.first_layer(nn.Sequential(nn.AvgPool1d(2), nn.Conv1d(4, 2, 3)))
+
+
+def test_torchscript_is_refused_with_what_would_work(tmp_path):
+    from seqsal.models import load_model
+
+    torch.jit.save(torch.jit.script(_plain_sequential()), tmp_path / "plain.ts")
+    model = load_model(tmp_path / "plain.ts", length=20, device="cpu")
+    with pytest.raises(SeqsalError, match=r"plain.ts is a TorchScript model, whose layers filter analysis cannot "
+                                          r"follow; load the same network as a torch.export program \(.pt2\) or "
+                                          r"from its code and weights \(code=, weights=\)"):
+        F.filter_pfms(model, one_hot(random_sequences(2, 20, seed=0)), device="cpu")

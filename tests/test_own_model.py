@@ -24,7 +24,7 @@ from torch import nn
 import seqsal
 from seqsal.attribution import attribute
 from seqsal.errors import SeqsalError
-from seqsal.models import SequenceModel, load_model, model_provenance, predict, save_model
+from seqsal.models import SequenceModel, load_model, model_provenance, predict
 from tests.conftest import random_sequences
 
 LENGTH = 60
@@ -397,6 +397,9 @@ def model_args(saved, name: str, kind: str) -> list[str]:
         args = ["--model-code", f"{saved['code']}:{builder}", "--weights", str(folder / f"{name}.weights.pt")]
     else:
         args = ["--model", str(folder / f"{name}.{'pt2' if kind == 'export' else 'ts'}")]
+    # TorchScript cannot be hooked, so its length is always stated (as in load() above)
+    if kind == "torchscript":
+        length = LENGTH
     needs_length = length is not None and kind != "export"
     return args + (["--model-length", str(length)] if needs_length else []) + (
         ["--output-names", "dev,hk"] if name == "two" and kind == "torchscript" else [])
@@ -439,5 +442,11 @@ def test_every_command_runs_on_a_users_model_through_the_cli(saved, tmp_path, na
     assert (tmp_path / "eval" / "metrics.tsv").is_file()
     status = main(["filters", "--fasta", str(fasta), *args, "--min-sites", "1", "--logos", "2", "--quiet",
                    "--out", str(tmp_path / "filters")])
+    if kind == "torchscript":  # no torch.fx graph to find the first layer in: refused, nothing written
+        assert status == 2
+        assert "is a TorchScript model, whose layers filter analysis cannot follow; load the same network as a " \
+               "torch.export program (.pt2) or from its code and weights" in capsys.readouterr().err
+        assert not (tmp_path / "filters").exists()
+        return
     assert status == 0, capsys.readouterr().err
-    assert len(pd.read_csv(tmp_path / "filters" / "filters.tsv", sep="\t")) == 8 if name != "two" else 6
+    assert len(pd.read_csv(tmp_path / "filters" / "filters.tsv", sep="\t")) == (8 if name != "two" else 6)

@@ -12,11 +12,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
 from matplotlib.patches import PathPatch  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from seqsal.encoding import one_hot  # noqa: E402
 from seqsal.errors import SeqsalError  # noqa: E402
+from seqsal.figures.style import FigureOptions  # noqa: E402
 from seqsal.plot import (  # noqa: E402
+    AttributionCanvas,
     plot_attribution,
     plot_curves,
     plot_heatmap,
@@ -25,6 +31,7 @@ from seqsal.plot import (  # noqa: E402
     plot_track,
     save_figure,
     save_pdf_pages,
+    prediction_title,
 )
 
 
@@ -45,8 +52,19 @@ def close_figures():
 
 
 def glyph_extents(ax):
-    """(x centre, y min, y max) of every letter logomaker drew, sorted by x."""
+    """(x centre, y min, y max) of every letter drawn, by either engine, sorted by x.
+
+    logomaker draws a patch per letter; the fast engine one compound path per
+    letter and orientation, whose outlines are grouped here by position.
+    """
     boxes = [patch.get_path().get_extents() for patch in ax.patches if isinstance(patch, PathPatch)]
+    for collection in ax.collections:
+        if isinstance(collection, PathCollection):
+            for path in collection.get_paths():
+                by_position = {}
+                for outline in path.to_polygons(closed_only=False):
+                    by_position.setdefault(round(outline[:, 0].mean()), []).append(Path(outline).get_extents())
+                boxes += [Bbox.union(parts) for parts in by_position.values()]
     return sorted(((box.x0 + box.x1) / 2, box.y0, box.y1) for box in boxes)
 
 
@@ -54,12 +72,13 @@ def tick_labels(ax):
     return [label.get_text() for label in ax.get_xticklabels()]
 
 
-def test_logo_draws_one_glyph_per_nonzero_score_positive_above_negative_below():
+@pytest.mark.parametrize("engine", ["fast", "logomaker"])
+def test_logo_draws_one_glyph_per_nonzero_score_positive_above_negative_below(engine):
     scores = np.zeros((4, 5), dtype=np.float32)
     scores[0, 0] = 1.0  # A, position 1: up
     scores[1, 1] = -0.8  # C, position 2: down
     scores[2, 3] = 0.5  # G, position 4: up
-    ax = plot_logo(scores, title="known matrix")
+    ax = plot_logo(scores, title="known matrix", engine=engine)
     glyphs = glyph_extents(ax)
     assert len(glyphs) == 3
     (x1, low1, high1), (x2, low2, high2), (x4, low4, high4) = glyphs
@@ -133,10 +152,17 @@ def test_heatmap_colour_limits_are_symmetric_with_acgt_rows_and_a_colorbar():
     assert tick_labels(ax)[0] == "1"
 
 
+def track_heights(ax):
+    """Signed height of every bar of a track, in position order."""
+    (bars,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    return np.array([path.vertices[1, 1] for path in bars.get_paths()]), bars.get_facecolors()
+
+
 def test_track_colours_bars_by_sign():
     ax = plot_track(np.array([0.5, -0.5, 0.2]))
-    colors = [bar.get_facecolor() for bar in ax.patches]
-    assert colors[0] == colors[2] != colors[1]
+    heights, colors = track_heights(ax)
+    np.testing.assert_allclose(heights, [0.5, -0.5, 0.2])
+    assert (colors[0] == colors[2]).all() and not (colors[0] == colors[1]).all()
     assert tick_labels(ax)[0] == "1"
 
 
@@ -151,6 +177,7 @@ def test_attribution_figure_stacks_logo_heatmap_track_and_names_the_record():
     fig, hypothetical, encoding = stacked_figure(
         record_id="chr1:100-349", prediction=0.93123, method="saliency", motif_hits=[Hit(100, 106, "GATA1", "+")]
     )
+    assert fig.get_suptitle() == "chr1:100-349 — saliency — prediction 0.931"
     logo_ax, heat_ax, track_ax = fig.axes[:3]
     assert len(fig.axes) == 4  # three panels and the heatmap's colorbar
     suptitle = fig.get_suptitle()
@@ -159,7 +186,7 @@ def test_attribution_figure_stacks_logo_heatmap_track_and_names_the_record():
     assert len(glyph_extents(logo_ax)) == 249
     # The heatmap shows the hypothetical scores, the track their projection summed over rows.
     np.testing.assert_allclose(heat_ax.images[0].get_array(), hypothetical)
-    heights = [bar.get_height() for bar in track_ax.patches]
+    heights, _ = track_heights(track_ax)
     np.testing.assert_allclose(heights, (hypothetical * encoding).sum(axis=0), rtol=1e-6)
     # One shared x axis, labelled once at the bottom.
     assert logo_ax.get_xlim() == heat_ax.get_xlim() == track_ax.get_xlim()
@@ -273,3 +300,166 @@ def test_save_pdf_pages_with_no_figures_is_an_error_and_writes_nothing(tmp_path)
 def test_saving_into_a_missing_directory_is_an_error(tmp_path):
     with pytest.raises(SeqsalError, match="does not exist"):
         save_figure(plot_logo(np.ones((4, 10))).figure, tmp_path / "missing" / "logo.png")
+
+
+# --------------------------------------------------------------------------- #
+# Issue 18: the fast engine, figure options, labels and units
+# --------------------------------------------------------------------------- #
+
+
+def rasterise(fig, dpi=100):
+    """The figure as an (H, W, 3) uint8 array, drawn by Agg."""
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+
+def logo_raster(scores, engine):
+    fig = plt.figure(figsize=(6, 2))
+    ax = fig.add_axes((0.1, 0.15, 0.85, 0.75))
+    plot_logo(scores, ax=ax, engine=engine)
+    return rasterise(fig)
+
+
+#: Largest share of pixels allowed to differ by more than 64 grey levels between the engines' rasters: edge
+#: pixels differ by anti-aliasing only (one compound path vs a patch per letter), a misplaced letter by far more.
+ENGINE_PIXEL_TOLERANCE = 0.005
+
+
+@pytest.mark.parametrize("kind", ["projected", "hypothetical"])
+def test_fast_logo_matches_logomaker_pixel_for_pixel_within_tolerance(kind):
+    rng = np.random.default_rng(7)
+    scores = rng.normal(size=(4, 40))
+    if kind == "projected":
+        scores = scores * one_hot("".join(rng.choice(list("ACGT"), 40)))[0]
+    fast, reference = logo_raster(scores, "fast"), logo_raster(scores, "logomaker")
+    assert fast.shape == reference.shape
+    differing = (np.abs(fast - reference).max(axis=2) > 64).mean()
+    assert differing < ENGINE_PIXEL_TOLERANCE
+    # The comparison can fail: a logo shifted by one position differs in far more pixels.
+    shifted = logo_raster(np.roll(scores, 1, axis=1), "fast")
+    assert (np.abs(shifted - reference).max(axis=2) > 64).mean() > 10 * ENGINE_PIXEL_TOLERANCE
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(SeqsalError, match="engine"):
+        plot_logo(np.ones((4, 5)), engine="weblogo")
+
+
+def visible_texts(fig):
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def test_paper_style_is_a_double_column_with_text_of_at_least_7_points():
+    fig, _, _ = stacked_figure(record_id="r", prediction=1.0, method="saliency", figure=FigureOptions(style="paper"))
+    assert fig.get_size_inches()[0] == pytest.approx(7.2)
+    sizes = [t.get_fontsize() for t in visible_texts(fig)]
+    assert sizes and min(sizes) >= 7
+    single = plot_logo(np.ones((4, 50)), figure=FigureOptions(style="paper", width=3.5)).figure
+    assert single.get_size_inches()[0] == pytest.approx(3.5)
+    assert min(t.get_fontsize() for t in visible_texts(single)) >= 7
+    # The screen style keeps its sequence-sized width.
+    assert stacked_figure(record_id="r")[0].get_size_inches()[0] == pytest.approx(249 / 12)
+
+
+def test_width_height_and_font_size_are_honoured():
+    options = FigureOptions(width=5, height=2, font_size=9)
+    ax = plot_logo(np.ones((4, 30)), figure=options)
+    assert tuple(ax.figure.get_size_inches()) == pytest.approx((5, 2))
+    assert ax.xaxis.get_ticklabels()[0].get_fontsize() == 9
+    with pytest.raises(SeqsalError, match="width"):
+        plot_logo(np.ones((4, 30)), figure=FigureOptions(width=0.1))
+
+
+def test_window_draws_only_its_positions_and_moves_hits_into_it():
+    scores = np.ones((4, 249))
+    hits = [Hit(99, 105, "GATA1", "+"), Hit(10, 16, "TAL1", "+")]
+    ax = plot_logo(scores, motif_hits=hits, figure=FigureOptions(window=(80, 140)))
+    assert ax.get_xlim() == (79.5, 140.5)
+    assert tick_labels(ax)[0] == "80"
+    assert len(glyph_extents(ax)) == 4 * 61
+    assert [t.get_text() for t in ax.texts] == ["GATA1 (+)"]  # TAL1 lies outside the window
+    fig, _, _ = stacked_figure(record_id="r", figure=FigureOptions(window=(80, 140)))
+    assert all(a.get_xlim() == (79.5, 140.5) for a in fig.axes[:3])
+    with pytest.raises(SeqsalError, match="outside"):
+        plot_logo(scores, figure=FigureOptions(window=(300, 400)))
+
+
+def test_palindrome_hits_on_both_strands_get_one_label():
+    hits = [Hit(10, 18, "FOS::JUN", "+"), Hit(10, 18, "FOS::JUN", "-"), Hit(30, 36, "GATA1", "-")]
+    ax = plot_logo(np.ones((4, 40)), motif_hits=hits)
+    assert sorted(t.get_text() for t in ax.texts) == ["FOS::JUN (±)", "GATA1 (-)"]
+
+
+def test_heatmap_of_non_negative_scores_uses_a_sequential_map_from_zero_with_a_labelled_colour_bar():
+    ax = plot_heatmap(np.abs(np.random.default_rng(0).normal(size=(4, 20))), label="saliency (logit)")
+    image = ax.images[0]
+    assert image.get_clim()[0] == 0 and image.get_cmap().name == "Reds"
+    assert ax.figure.axes[1].get_ylabel() == "saliency (logit)"
+    signed = plot_heatmap(np.random.default_rng(0).normal(size=(4, 20)))
+    low, high = signed.images[0].get_clim()
+    assert low == -high and signed.images[0].get_cmap().name == "RdBu_r"
+    with pytest.raises(SeqsalError, match="signed"):
+        plot_heatmap(-np.ones((4, 5)), signed=False)
+
+
+def test_stacked_figure_labels_every_axis_with_its_unit():
+    fig, _, _ = stacked_figure(record_id="r", unit="logit")
+    logo_ax, heat_ax, track_ax, colorbar_ax = fig.axes
+    assert "logit" in logo_ax.get_ylabel() and "logit" in track_ax.get_ylabel()
+    assert "per position" in track_ax.get_ylabel()
+    assert colorbar_ax.get_ylabel() == "hypothetical\n(logit)"
+
+
+@pytest.mark.parametrize("prediction, task, title", [
+    (7.04, "classification", "logit 7.04, p = 0.999"),
+    (0.0, "classification", "logit 0, p = 0.500"),
+    (12.0, "classification", "logit 12, p > 0.999"),
+    (-9.0, "classification", "logit -9, p < 0.001"),
+    (1.234, "regression", "prediction 1.23"),
+])
+def test_title_says_what_the_number_is(prediction, task, title):
+    assert prediction_title(prediction, task) == title
+
+
+def test_classifier_title_in_the_figure():
+    fig, _, _ = stacked_figure(record_id="r", prediction=7.04, task="classification", method="grad_x_input")
+    assert fig.get_suptitle() == "r — grad_x_input — logit 7.04, p = 0.999"
+
+
+def test_a_reused_canvas_draws_each_record_as_a_fresh_figure_would():
+    rng = np.random.default_rng(3)
+    encoding = one_hot("".join(rng.choice(list("ACGT"), 60)))[0]
+    first, second = rng.normal(size=(4, 60)), np.abs(rng.normal(size=(4, 60)))
+    hits = [Hit(5, 12, "GATA1", "+"), Hit(20, 26, "TAL1", "+"), Hit(22, 28, "ETS1", "-")]
+    canvas = AttributionCanvas(60, unit="logit")
+    canvas.draw(first, encoding, record_id="a", motif_hits=hits, prediction=3.0, task="classification")
+    rasterise(canvas.figure)
+    reused = rasterise(canvas.draw(second, encoding, record_id="b", start=100))
+    fresh = rasterise(AttributionCanvas(60, unit="logit").draw(second, encoding, record_id="b", start=100))
+    assert (reused == fresh).all()
+    with pytest.raises(SeqsalError, match="61 positions"):
+        canvas.draw(np.ones((4, 61)), np.ones((4, 61)), record_id="long")
+
+
+def test_vector_files_keep_text_as_text(tmp_path):
+    fig = plot_logo(np.ones((4, 10)), title="logo title").figure
+    svg = save_figure(fig, tmp_path / "logo.svg").read_text()
+    assert "<text" in svg and "logo title" in svg
+    pdf = save_figure(fig, tmp_path / "logo.pdf").read_bytes()
+    assert b"/FontFile2" in pdf  # TrueType (Type 42) fonts: text stays selectable and editable
+
+
+def test_png_resolution_follows_dpi(tmp_path):
+    fig = plot_logo(np.ones((4, 10)), figure=FigureOptions(width=4, height=1)).figure
+    from PIL import Image
+
+    for dpi in (100, 300):
+        with Image.open(save_figure(fig, tmp_path / f"logo{dpi}.png", dpi=dpi, tight=False)) as image:
+            assert image.size == (4 * dpi, dpi)
+
+
+def test_identical_curves_are_labelled_together_not_hidden():
+    x = np.linspace(0, 1, 5)
+    ax = plot_curves(x, {"saliency": x ** 2, "grad_x_input": x ** 2, "ism": x})
+    assert [line.get_label() for line in ax.get_lines()] == ["saliency = grad_x_input", "ism"]

@@ -39,7 +39,7 @@ def test_fit_learns_a_planted_motif():
     assert isinstance(result, TrainResult)
     assert not model.training
     assert result.history[result.best_epoch - 1]["valid_auroc"] > 0.9
-    assert set(result.history[0]) == {"epoch", "train_loss", "valid_loss", "valid_auroc", "valid_auprc"}
+    assert set(result.history[0]) == {"epoch", "train_loss", "valid_loss", "valid_auroc", "valid_auprc", "seconds"}
     scores = evaluate_predictions(y_valid, predict(model, X_valid, device="cpu"), "classification")
     assert scores["auroc"] > 0.9
 
@@ -97,9 +97,15 @@ def test_early_stopping_restores_best_weights():
 
 
 def test_trailing_batch_of_one_is_trained():
+    """33 sequences in batches of 16: the last one joins a batch (batch norm cannot train on one) and is trained on."""
     X_train, y_train = motif_dataset(33, seed=1)
     X_valid, y_valid = motif_dataset(8, seed=2)
-    fit(tiny_model(), X_train, y_train, X_valid, y_valid, max_epochs=1, batch_size=16, progress=False, device="cpu")
+    model = tiny_model()
+    trained_batches = []
+    model.register_forward_pre_hook(lambda module, inputs: trained_batches.append(len(inputs[0]))
+                                    if module.training else None)
+    fit(model, X_train, y_train, X_valid, y_valid, max_epochs=1, batch_size=16, progress=False, device="cpu")
+    assert sorted(trained_batches) == [16, 17]
 
 
 @pytest.mark.parametrize(

@@ -78,23 +78,8 @@ def check_leakage(
     within = groups.groupby(["group", "label", "split_name"]).size()
     redundant = int((within - 1).sum())
 
-    eligible = profile.sketch_kmers >= MIN_SKETCH_KMERS
-    near = near_duplicate_pairs(profile.sketches, eligible, thresholds.near_duplicate_jaccard)
-    exact_key = np.full(len(data), -1)
-    exact_key[groups["row"].to_numpy()] = groups["group"].to_numpy()
-    a, b = near["row_a"].to_numpy(), near["row_b"].to_numpy()
-    near = near[(exact_key[a] < 0) | (exact_key[a] != exact_key[b])].reset_index(drop=True)
-    a, b = near["row_a"].to_numpy(), near["row_b"].to_numpy()
-    near_table = pd.DataFrame({
-        "id_a": np.array(data.ids, dtype=object)[a], "id_b": np.array(data.ids, dtype=object)[b],
-        "class_a": data.class_name(a), "class_b": data.class_name(b),
-    })
-    if data.splits is not None:
-        near_table["split_a"], near_table["split_b"] = splits[a], splits[b]
-    near_table["jaccard_estimate"] = near["jaccard"].to_numpy()
-    near_cross = (data.labels[a] != data.labels[b]) | (splits[a] != splits[b])
-    near_table["cross_class_or_split"] = near_cross
-
+    near_table = _near_duplicates(data, profile, groups, splits, thresholds.near_duplicate_jaccard)
+    near_cross = near_table["cross_class_or_split"].to_numpy()
     n = len(data)
 
     def example_ids(mask: pd.Series) -> str:
@@ -152,6 +137,27 @@ def check_leakage(
         tables={"duplicates": duplicate_table.drop(columns="row"), "near_duplicates": near_table,
                 "overlaps": overlap_table},
     )
+
+
+def _near_duplicates(data: AuditData, profile: DatasetProfile, groups: pd.DataFrame, splits: np.ndarray,
+                     jaccard: float) -> pd.DataFrame:
+    """Near-identical pairs (MinHash Jaccard ≥ ``jaccard``) that are not already exact duplicates of each other."""
+    eligible = profile.sketch_kmers >= MIN_SKETCH_KMERS
+    near = near_duplicate_pairs(profile.sketches, eligible, jaccard)
+    exact_key = np.full(len(data), -1)
+    exact_key[groups["row"].to_numpy()] = groups["group"].to_numpy()
+    a, b = near["row_a"].to_numpy(), near["row_b"].to_numpy()
+    near = near[(exact_key[a] < 0) | (exact_key[a] != exact_key[b])].reset_index(drop=True)
+    a, b = near["row_a"].to_numpy(), near["row_b"].to_numpy()
+    table = pd.DataFrame({
+        "id_a": np.array(data.ids, dtype=object)[a], "id_b": np.array(data.ids, dtype=object)[b],
+        "class_a": data.class_name(a), "class_b": data.class_name(b),
+    })
+    if data.splits is not None:
+        table["split_a"], table["split_b"] = splits[a], splits[b]
+    table["jaccard_estimate"] = near["jaccard"].to_numpy()
+    table["cross_class_or_split"] = (data.labels[a] != data.labels[b]) | (splits[a] != splits[b])
+    return table
 
 
 def genomic_overlap(data: AuditData) -> tuple[list[Finding], pd.DataFrame]:

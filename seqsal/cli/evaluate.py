@@ -66,4 +66,12 @@ def run(args: argparse.Namespace) -> None:
     table = evaluate_bundle(args.bundle, args.out, settings, model=options.model_from_args(args), device=args.device,
                             progress=not args.quiet, force=args.force)
     if not args.quiet:
-        print(table.to_string(index=False), file=sys.stderr)
+        print(format_metrics(table, args.out), file=sys.stderr)
+
+
+def format_metrics(table, out: str) -> str:
+    """The measured metrics as a terminal table: 3 significant digits, '—' where a column does not apply."""
+    measured = table[table["reason"] == ""].drop(columns="reason")
+    text = measured.to_string(index=False, na_rep="—", float_format=lambda value: f"{value:.3g}")
+    return (f"{text}\n— : does not apply to that row; checks a method cannot have are listed with the reason in "
+            f"{out}/metrics.tsv and report.html")

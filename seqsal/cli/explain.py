@@ -16,7 +16,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Writes ohe.npz and attr.<method>.npz (hypothetical scores, readable by "
                     "'modisco motifs -s ohe.npz -a attr.<method>.npz'), scores.tsv, logos of the top "
                     "sequences, report.html and manifest.json.")
-    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped; '-' reads standard input")
+    parser.add_argument("fasta", nargs="?", default=None,
+                        help="FASTA/FASTQ, plain or gzipped; '-' reads standard input; ids such as "
+                             "chr1:100-200(+) give records genome coordinates (or use --bed and --genome)")
     options.add_model(parser)
     parser.add_argument("--method", default="saliency,grad_x_input",
                          help="comma-separated methods: " + ", ".join(METHODS)
@@ -61,7 +63,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     method_options.add_argument("--start", type=int, help="ism: first position to mutate (0-based, default 0)")
     method_options.add_argument("--end", type=int, help="ism: stop before this position (default: the length)")
     method_options.add_argument("--seed", type=options.non_negative_int, help="seed of noise and shuffled references (default 0)")
+    options.add_intervals(parser)
     options.add_device(parser)
+    options.add_figure(parser, window_flag="--logo-window")
     parser.set_defaults(run=run)
     return parser
 
@@ -76,7 +80,7 @@ def _method_options(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> None:
-    from seqsal.explain.pipeline import explain_fasta
+    from seqsal.explain.pipeline import explain_bed, explain_fasta
     from seqsal.explain.settings import ExplainSettings, parse_methods
 
     settings = ExplainSettings(
@@ -85,8 +89,15 @@ def run(args: argparse.Namespace) -> None:
         motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
         options=_method_options(args), first_index=args.first_index, dedupe_ids=args.dedupe_ids,
     )
-    bundle = explain_fasta(args.fasta, options.model_from_args(args), args.out, settings, device=args.device,
-                           progress=not args.quiet, resume=args.resume, force=args.force)
+    options.check_input(args)
+    model = options.model_from_args(args)
+    run_options = {"device": args.device, "progress": not args.quiet, "resume": args.resume, "force": args.force,
+                   "figure": options.figure_from_args(args)}
+    if args.bed is not None:
+        bundle = explain_bed(args.bed, args.genome, model, args.out, settings, stranded=args.stranded,
+                             **run_options)
+    else:
+        bundle = explain_fasta(args.fasta, model, args.out, settings, **run_options)
     ambiguous = bundle.manifest.get("ambiguous_bases", {})
     if ambiguous:
         counts = ", ".join(f"{code} {count}" for code, count in ambiguous.items())

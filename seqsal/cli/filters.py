@@ -33,6 +33,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--logos", type=options.positive_int, default=48,
                          help="filter logos drawn in filter_logos.png: matched filters first, then the most "
                               "informative (default 48; every filter is in filters.tsv and filters.meme)")
+    parser.add_argument("--layer", default=None, metavar="NAME",
+                         help="the convolution to read, by qualified module name (e.g. blocks.0.0 or stem); it must "
+                              "read the input (default: the first Conv1d that does)")
     parser.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     parser.add_argument("--batch-size", type=options.positive_int, default=256, help="sequences per batch (default 256)")
     options.add_device(parser)
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> None:
 
     settings = FilterSettings(fraction=args.fraction, min_sites=args.min_sites, q_threshold=args.q_threshold,
                               motif_db=args.motif_db, fit=args.fit, batch_size=args.batch_size,
-                              max_logos=args.logos)
+                              max_logos=args.logos, layer=args.layer)
     _, table = analyze_filters(args.fasta, options.model_from_args(args), args.out, settings, device=args.device, force=args.force)
     summary = summarize(table)
     motifs = ", ".join(f"{name} ({count})" for name, count in summary["motifs_matched"].items()) or "none"

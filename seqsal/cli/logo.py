@@ -22,22 +22,33 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
     parser.add_argument("--motif-threshold", type=options.fraction, default=0.8,
                       help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
+    parser.add_argument("--workers", type=options.positive_int, default=None,
+                        help="processes drawing PNG/SVG files (default: 1 below 50 figures, else one per CPU "
+                             "core, at most 8)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress (a bar on a terminal, a line every 30 s in a log otherwise)")
+    options.add_figure(parser)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> None:
+    import dataclasses
+
     from seqsal.explain.bundle import load_bundle
-    from seqsal.explain.render import bundle_logo_items, draw_logos
+    from seqsal.explain.render import bundle_logo_items, bundle_style, draw_logos
     from seqsal.motifs import resolve_motifs
 
+    figure = options.figure_from_args(args)
     bundle = load_bundle(args.bundle)
     ranked = bundle.scores.sort_values("prediction", ascending=False, kind="stable")["id"]
     ids = list(args.ids) if args.ids else list(ranked.head(args.top))
     methods = list(args.method) if args.method else list(bundle.attributions)
     items = {method: bundle_logo_items(bundle, ids, method) for method in methods}
     motifs = resolve_motifs(args.motifs or (), args.motif_db)
-    paths = draw_logos(bundle.folder, items, motifs=motifs, fmt=args.format, motif_threshold=args.motif_threshold,
-                       correct=bool(bundle.manifest["settings"].get("correct")))
+    style = dataclasses.replace(bundle_style(bundle.manifest, args.format, figure),
+                                motif_threshold=args.motif_threshold)
+    paths = draw_logos(bundle.folder, items, motifs=motifs, style=style, workers=args.workers,
+                       progress=not args.quiet)
     for path in paths:
         print(path)

@@ -132,3 +132,67 @@ def model_from_args(args: argparse.Namespace):
     source = "default" if args.model_code is not None or args.model is None else args.model
     return load_model(source, getattr(args, "device", None), code=args.model_code, weights=args.weights,
                       **adapters)
+
+
+
+def window(text: str) -> tuple[int, int]:
+    """``"80:140"`` → ``(80, 140)``: first and last position drawn, 1-based and inclusive."""
+    from seqsal.errors import SeqsalError
+    from seqsal.figures.style import parse_window
+
+    try:
+        return parse_window(text)
+    except SeqsalError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_figure(parser: argparse.ArgumentParser, window_flag: str = "--window") -> None:
+    """The figure options: window, style, size in inches, dpi and font size (``window_flag`` names the window
+    option, for a command whose ``--window`` means something else)."""
+    from seqsal.choices import FIGURE_STYLES
+
+    group = parser.add_argument_group("figure options", "size, lettering and window of the logo figures")
+    group.add_argument(window_flag, dest="figure_window", type=window, default=None, metavar="FIRST:LAST",
+                       help="draw only positions FIRST to LAST (1-based, inclusive, numbered as on the axis, "
+                            "i.e. in the input record), e.g. 80:140")
+    group.add_argument("--style", choices=FIGURE_STYLES, default="screen",
+                       help="screen: as wide as the sequence (about 1 in per 12 bp), 10-pt text, 150 dpi; paper: "
+                            "a 7.2-in double journal column, 7-pt text, 300 dpi (--width 3.5 for a single "
+                            "column) (default screen)")
+    group.add_argument("--width", type=float, default=None, help="figure width in inches (default: the style's)")
+    group.add_argument("--height", type=float, default=None, help="figure height in inches (default: the style's)")
+    group.add_argument("--dpi", type=positive_int, default=None,
+                       help="PNG resolution (default: 150 screen, 300 paper); PDF and SVG keep text as text")
+    group.add_argument("--font-size", type=float, default=None,
+                       help="text size in points at the figure's size (default: 10 screen, 7 paper)")
+
+
+def figure_from_args(args: argparse.Namespace):
+    """The :class:`~seqsal.figures.style.FigureOptions` the figure options ask for."""
+    from seqsal.figures.style import FigureOptions
+
+    return FigureOptions(style=args.style, width=args.width, height=args.height, dpi=args.dpi,
+                         font_size=args.font_size, window=args.figure_window).checked()
+
+
+
+def add_intervals(parser: argparse.ArgumentParser) -> None:
+    """``--bed``, ``--genome`` and ``--stranded``: read peaks from a reference genome instead of a FASTA."""
+    group = parser.add_argument_group("genome intervals", "explain peaks instead of a FASTA: each interval is "
+                                      "centred (on its summit for narrowPeak) to the model's length")
+    group.add_argument("--bed", default=None,
+                       help="BED3/BED6/narrowPeak file (plain or gzipped) of intervals; needs --genome, replaces FASTA")
+    group.add_argument("--genome", default=None,
+                       help="reference FASTA (plain, or bgzip with .fai/.gzi); a missing index is built beside it")
+    group.add_argument("--stranded", action="store_true",
+                       help="reverse-complement minus-strand intervals (BED column 6), so the model reads them 5'->3'")
+
+
+def check_input(args: argparse.Namespace) -> None:
+    """Exactly one input: a FASTA, or ``--bed`` with ``--genome`` (a :class:`seqsal.SeqsalError` otherwise)."""
+    from seqsal.errors import check
+
+    check((args.fasta is None) != (args.bed is None), "give a FASTA or --bed with --genome, not both or neither")
+    check((args.bed is None) == (args.genome is None), "--bed and --genome go together: intervals are read from "
+                                                        "the genome")
+    check(args.bed is not None or not args.stranded, "--stranded applies to --bed intervals only")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from collections.abc import Iterator
 
 from seqsal.cli import options
 
@@ -12,11 +12,14 @@ from seqsal.cli import options
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``seqsal predict`` and its options."""
     parser = commands.add_parser("predict", help="print a TSV of predictions (logits and probabilities)",
-                                  description="Stream a FASTA through a model; writes TSV to stdout.")
-    parser.add_argument("fasta", help="FASTA/FASTQ, plain or gzipped; '-' reads standard input")
+                                  description="Stream a FASTA (or BED intervals of a genome) through a model; "
+                                              "writes TSV to stdout.")
+    parser.add_argument("fasta", nargs="?", default=None,
+                        help="FASTA/FASTQ, plain or gzipped; '-' reads standard input (or use --bed and --genome)")
     options.add_model(parser)
     parser.add_argument("--fit", action="store_true", help="centre-crop or N-pad to the model's length")
     parser.add_argument("--batch-size", type=options.positive_int, default=256, help="sequences per batch (default 256)")
+    options.add_intervals(parser)
     options.add_device(parser)
     parser.set_defaults(run=run)
     return parser
@@ -24,26 +27,34 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     from seqsal import io
+    from seqsal.models import load_model
 
-    model = options.model_from_args(args)
-    if args.fasta == "-":
-        with io.stdin_as_file() as path:
-            _predict_file(path, model, args)
+    options.check_input(args)
+    model = load_model(options.model_from_args(args), args.device)
+    if args.bed is not None:
+        from seqsal.explain.records import open_intervals
+
+        with open_intervals(args.bed, args.genome, model.config.input_length, stranded=args.stranded) as source:
+            _predict(source.located(), model, args)
     else:
-        _predict_file(args.fasta, model, args)
+        _predict(((record, None) for record in io.iter_records(args.fasta)), model, args)
 
 
-def _predict_file(path: Path, model, args: argparse.Namespace) -> None:
+def _predict(located: Iterator, model, args: argparse.Namespace) -> None:
+    """Predict records with their locations (``None`` for FASTA input); genome columns for located ones."""
+    import numpy as np
     import pandas as pd
     from scipy.special import expit
 
     from seqsal import io
     from seqsal.datasets import encode_records
+    from seqsal.explain.coordinates import coordinate_columns
     from seqsal.models import predict
 
     names = list(model.config.output_names)
     first = True
-    for records in io.iter_batches(io.iter_records(path), args.batch_size):
+    for batch in io.iter_batches(located, args.batch_size):
+        records = [record for record, _ in batch]
         X, fits = encode_records(records, model.config.input_length, args.fit)
         logits = predict(model, X, batch_size=args.batch_size, device=args.device)
         table = pd.DataFrame({"id": [r.id for r in records]})
@@ -52,5 +63,8 @@ def _predict_file(path: Path, model, args: argparse.Namespace) -> None:
             if model.config.task == "classification":
                 table[f"{name}.probability"] = expit(logits[:, j])
         table["length_fit"] = [f.action for f in fits]
+        if args.bed is not None:
+            locations = [location for _, location in batch]
+            table = table.assign(**coordinate_columns(locations, np.array([f.offset for f in fits])))
         table.to_csv(sys.stdout, sep="\t", index=False, header=first, float_format="%.6g")
         first = False

@@ -27,15 +27,17 @@ INTRODUCTION = (
 
 
 def write_report(path: Path, bundle: Path, table: pd.DataFrame, figures: Sequence[tuple[str, Figure]],
-                 settings: EvaluationSettings, n: int, ground_truth: str) -> Path:
-    """Write the report: settings, metrics, a method × check overview with reasons, and the figures."""
+                 settings: EvaluationSettings, evaluated: pd.DataFrame, n_bundle: int, ground_truth: str) -> Path:
+    """Write the report: settings, metrics, a method × check overview with reasons, the figures, and the
+    sequences evaluated (``evaluated``: their ``id`` and ``prediction``), ranked by prediction."""
     report = Report(f"seqsal evaluate — {bundle.name}")
     ranking = "by magnitude (|score|)" if settings.score == "abs" else "signed (evidence against the target last)"
-    report.add_paragraph(f"Explanations of the {n} highest-scoring sequences of {bundle}. Positions are ranked "
-                         f"{ranking}. {INTRODUCTION}")
+    report.add_paragraph(f"Explanations of {describe_selection(evaluated['prediction'], n_bundle)} of {bundle}. "
+                         f"Positions are ranked {ranking}. {INTRODUCTION}")
     report.add_paragraph(ground_truth)
-    report.add_key_values({k: ", ".join(v) if isinstance(v, tuple) else ("—" if v in (None, ()) else str(v))
-                           for k, v in asdict(settings).items()}, caption="Settings")
+    report.add_heading("Settings")
+    report.add_key_values({k: "—" if v in (None, ()) else ", ".join(v) if isinstance(v, tuple) else str(v)
+                           for k, v in asdict(settings).items()})
     report.add_table(coverage(table), caption="Checks per method: 'yes' where the check ran; otherwise why the "
                                               "method cannot have it here.")
     measured = table[table["reason"] == ""].drop(columns="reason")
@@ -43,7 +45,19 @@ def write_report(path: Path, bundle: Path, table: pd.DataFrame, figures: Sequenc
                                        "check looked at)", max_rows=max(len(measured), 1))
     for caption, fig in figures:
         report.add_figure(fig, caption=caption)
+    report.add_heading("Sequences evaluated")
+    ranked = evaluated[["id", "prediction"]].sort_values("prediction", ascending=False, kind="stable")
+    report.add_table(ranked.reset_index(drop=True), max_rows=50,
+                     caption="Ranked by the model's prediction (the explained output), highest first.")
     return report.write(path)
+
+
+def describe_selection(predictions: pd.Series, n_bundle: int) -> str:
+    """Which sequences were evaluated, in words that stay true when every sequence of the bundle was taken."""
+    low, high = float(predictions.min()), float(predictions.max())
+    if len(predictions) == n_bundle:
+        return f"all {n_bundle} sequences (predictions {low:.3g} to {high:.3g})"
+    return f"the {len(predictions)} highest predictions of {n_bundle} sequences ({low:.3g} to {high:.3g})"
 
 
 def coverage(table: pd.DataFrame) -> pd.DataFrame:

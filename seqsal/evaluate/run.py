@@ -219,8 +219,8 @@ def evaluate_bundle(
         evaluation.figures.append(("Model-randomization sanity check: Spearman correlation with the original map "
                                    "as layers are re-initialised from the output down",
                                    randomization_figure(randomized)))
-    write_report(folder.path / "report.html", bundle.folder, table, evaluation.figures, settings, len(rows),
-                 _ground_truth_note(settings, masks))
+    write_report(folder.path / "report.html", bundle.folder, table, evaluation.figures, settings,
+                 bundle.scores.iloc[rows], len(bundle.scores), _ground_truth_note(settings, masks))
     folder.finish(files, ground_truth=_ground_truth_counts(masks, len(rows)))
     return table
 

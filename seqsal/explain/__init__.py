@@ -11,8 +11,8 @@ What a run computes is fixed by :class:`ExplainSettings` (:mod:`.settings`).
 
 from seqsal.explain.bundle import Bundle, load_bundle
 from seqsal.explain.merge import merge_bundles
-from seqsal.explain.pipeline import explain_fasta
+from seqsal.explain.pipeline import explain_bed, explain_fasta
 from seqsal.explain.settings import ExplainSettings
 from seqsal.explain.shards import Shard, split_fasta
 
-__all__ = ["Bundle", "ExplainSettings", "Shard", "explain_fasta", "load_bundle", "merge_bundles", "split_fasta"]
+__all__ = ["Bundle", "ExplainSettings", "Shard", "explain_bed", "explain_fasta", "load_bundle", "merge_bundles", "split_fasta"]

@@ -176,7 +176,19 @@ def _merged_fields(shards: Sequence[Bundle], settings: dict, n: int) -> dict:
         "settings": settings,
         "score_kind": first["score_kind"],
         "shards": [_shard_entry(shard) for shard in shards],
+        **_merged_coordinates(shards),
     }
+
+
+def _merged_coordinates(shards: Sequence[Bundle]) -> dict:
+    """The shards' coordinate accounts as one: the sources, and every chromosome size any shard recorded."""
+    accounts = [shard.manifest.get("coordinates") for shard in shards]
+    if not any(accounts):
+        return {}
+    sizes = {name: size for account in accounts if account for name, size in account.get("chrom_sizes", {}).items()}
+    merged = {"source": sorted({account["source"] for account in accounts if account}),
+              "n_shards_located": sum(bool(account) for account in accounts)}
+    return {"coordinates": {**merged, "chrom_sizes": sizes} if sizes else merged}
 
 
 def _shard_entry(shard: Bundle) -> dict:

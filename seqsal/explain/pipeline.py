@@ -6,7 +6,9 @@ can all read:
 ``ohe.npz|npy``             one-hot sequences ``(N, 4, L)``, key ``arr_0``
 ``attr.<method>.npz|npy``   hypothetical scores ``(N, 4, L)``, key ``arr_0``
 ``prediction.npy``          logits ``(N, T)``
-``scores.tsv``              id, prediction, how each sequence was fitted, top positions
+``scores.tsv``              id, prediction, how each sequence was fitted, top positions; where the
+                            input says where records lie (BED, coordinate ids): their genome span
+                            and top positions in genome coordinates (:mod:`.coordinates`)
 ``logos/``                  stacked logo figures of the top-K sequences
 ``report.html``             one self-contained page with settings, predictions and logos
 ``manifest.json``           versions, hashes, method parameters; ``complete`` is
@@ -53,7 +55,14 @@ from seqsal.explain.bundle import (
     load_bundle,
     pack_arrays,
 )
-from seqsal.explain.records import STDIN, CheckedInput, input_file, scan_input
+from seqsal.explain.coordinates import coordinate_columns, genome_top_positions
+from seqsal.explain.records import (
+    STDIN,
+    CheckedInput,
+    input_file,
+    open_intervals,
+    scan_input,
+)
 from seqsal.explain.render import draw_bundle
 from seqsal.explain.settings import (
     PRESENTATION_SETTINGS,
@@ -61,6 +70,7 @@ from seqsal.explain.settings import (
     checked,
     options_for,
 )
+from seqsal.figures.style import FigureOptions
 from seqsal.models import EnhancerCNN, load_model, model_provenance, predict
 from seqsal.motifs import Motif, resolve_motifs
 from seqsal.progress import Progress
@@ -69,7 +79,7 @@ from seqsal.runs import RunFolder
 N_TOP_POSITIONS = 5
 
 # What must match for a resume: the input's content, the model, the settings that decide the numbers.
-_RESUME_KEYS = ("input", "model", "settings", "n_sequences")
+_RESUME_KEYS = ("input", "model", "settings", "n_sequences", "coordinates")
 
 
 def explain_fasta(
@@ -82,6 +92,7 @@ def explain_fasta(
     progress: bool = True,
     resume: bool = False,
     force: bool = False,
+    figure: FigureOptions | None = None,
 ) -> Bundle:
     """Explain every record of ``fasta`` and write a bundle into ``out``.
 
@@ -108,6 +119,8 @@ def explain_fasta(
     force
         Replace an earlier explain run in ``out`` even when this run would not
         rewrite all its files, or when it is unfinished.
+    figure
+        Size, font size, resolution and window of the logos (screen defaults when omitted).
 
     Raises
     ------
@@ -116,21 +129,72 @@ def explain_fasta(
         unless ``settings.dedupe_ids``), or an output folder this run must not
         write into; nothing is written then.
     """
-    settings = checked(settings or ExplainSettings())
-    loaded = load_model(model)
-    target = resolve_target(loaded, settings.target)
-    motifs = resolve_motifs(settings.motifs, settings.motif_db)
+    settings, loaded, target, motifs = _prepare(model, settings)
     with input_file(fasta) as path:
         source = scan_input(path, loaded.config.input_length, settings.fit,
                             duplicate_ids="rename" if settings.dedupe_ids else "refuse")
-        _dry_run(loaded, source, target, settings, device)
-        fields = _manifest_fields(fasta, source, model, loaded, settings, target)
-        folder = _open_folder(out, fields, settings.methods, resume=resume, force=force)
-        stores = _stores(folder, source.n_records, loaded, settings.methods)
-        _explain_records(folder, stores, source, loaded, target, settings, device, progress)
-        predictions = stores["prediction"].read(0, source.n_records)[:, target]
-        _write_scores(folder.path / "scores.tsv", source, stores, predictions, loaded, settings)
-    return finish_bundle(folder, stores, settings, motifs)
+        name = STDIN if str(fasta) == STDIN else io.input_name(fasta)
+        return _explain(source, name, model, loaded, out, settings, target, motifs, device=device,
+                        progress=progress, resume=resume, force=force, figure=figure)
+
+
+def explain_bed(
+    bed: str | Path,
+    genome: str | Path,
+    model: str | Path | EnhancerCNN,
+    out: str | Path,
+    settings: ExplainSettings | None = None,
+    *,
+    stranded: bool = False,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    resume: bool = False,
+    force: bool = False,
+    figure: FigureOptions | None = None,
+) -> Bundle:
+    """Explain the intervals of a BED/narrowPeak file, fetched from ``genome``; write a bundle into ``out``.
+
+    Each interval becomes one record of the model's input length, centred on
+    its summit (narrowPeak) or its middle (:func:`seqsal.explain.records.open_intervals`);
+    ``stranded`` reverse-complements minus-strand intervals.  ``scores.tsv``
+    gets the genome span of every record, and the manifest the chromosome
+    sizes that :func:`seqsal.explain.export.write_tracks` puts in bigWig headers.
+    The other parameters are those of :func:`explain_fasta` (``settings.fit``
+    and ``settings.dedupe_ids`` do not apply: windows have the model's length,
+    and repeated names are always renamed, since repeated intervals are allowed).
+
+    Raises
+    ------
+    SeqsalError
+        For a malformed BED line (named), chromosomes the genome lacks (all
+        named), a genome that cannot be indexed, and as :func:`explain_fasta`.
+    """
+    settings, loaded, target, motifs = _prepare(model, settings)
+    with open_intervals(bed, genome, loaded.config.input_length, stranded=stranded) as source:
+        return _explain(source, str(bed), model, loaded, out, settings, target, motifs, device=device,
+                        progress=progress, resume=resume, force=force, figure=figure)
+
+
+def _prepare(model, settings: ExplainSettings | None) -> tuple[ExplainSettings, EnhancerCNN, int, list[Motif]]:
+    """Check the settings, load the model, resolve the target and the motifs: all before the input is read."""
+    settings = checked(settings or ExplainSettings())
+    loaded = load_model(model)
+    return settings, loaded, resolve_target(loaded, settings.target), resolve_motifs(settings.motifs,
+                                                                                       settings.motif_db)
+
+
+def _explain(source: CheckedInput, name: str, model_source, model: EnhancerCNN, out: str | Path,
+             settings: ExplainSettings, target: int, motifs: Sequence[Motif], *, device, progress: bool,
+             resume: bool, force: bool, figure: FigureOptions | None) -> Bundle:
+    """The run itself, once the input is checked: dry run, folder, arrays, scores, logos and report."""
+    _dry_run(model, source, target, settings, device)
+    fields = _manifest_fields(name, source, model_source, model, settings, target)
+    folder = _open_folder(out, fields, settings.methods, resume=resume, force=force)
+    stores = _stores(folder, source.n_records, model, settings.methods)
+    _explain_records(folder, stores, source, model, target, settings, device, progress)
+    predictions = stores["prediction"].read(0, source.n_records)[:, target]
+    _write_scores(folder.path / "scores.tsv", source, stores, predictions, model, settings)
+    return finish_bundle(folder, stores, settings, motifs, figure)
 
 
 def _dry_run(model: EnhancerCNN, source: CheckedInput, target: int, settings: ExplainSettings, device) -> None:
@@ -169,12 +233,12 @@ def _explain_records(folder: RunFolder, stores: dict[str, ArrayStore], source: C
 
 
 def finish_bundle(folder: RunFolder, stores: dict[str, ArrayStore], settings: ExplainSettings,
-                  motifs: Sequence[Motif] = ()) -> Bundle:
+                  motifs: Sequence[Motif] = (), figure: FigureOptions | None = None) -> Bundle:
     """Logos, report, ``.npz`` conversion and the completed manifest: the end of an explain run or a merge.
 
-    Expects the arrays in ``stores`` and ``scores.tsv`` to be written.
+    Expects the arrays in ``stores`` and ``scores.tsv`` to be written; ``figure`` shapes the logos.
     """
-    draw_bundle(folder.path, folder.manifest, stores, settings, motifs)
+    draw_bundle(folder.path, folder.manifest, stores, settings, motifs, figure)
     if folder.manifest["n_sequences"] <= NPZ_MAX_SEQUENCES:
         pack_arrays(folder.path, settings.methods)
     folder.finish(bundle_files(folder.path, settings.methods))
@@ -207,7 +271,7 @@ def _open_folder(out: str | Path, fields: dict, methods: Sequence[str], *, resum
     previous = folder.previous
     check(not previous.get("shards"), f"--resume: {out} holds an unfinished merge; run seqsal merge again")
     for key in _RESUME_KEYS:
-        check(_comparable(_resume_view(previous.get(key), key)) == _comparable(_resume_view(fields[key], key)),
+        check(_comparable(_resume_view(previous.get(key), key)) == _comparable(_resume_view(fields.get(key), key)),
               f"--resume: the {key} differ from the interrupted run in {out}; "
               "resume with the same input, model and options, or start a new folder")
     folder.start({**fields, "started": previous["started"], "n_done": int(previous.get("n_done", 0))})
@@ -219,6 +283,8 @@ def _resume_view(value, key: str):
     decides the numbers (a setting added since the interrupted run was written counts as its default)."""
     if key == "input" and isinstance(value, dict):
         return value.get("sha256")
+    if key == "coordinates" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if k != "genome"}  # the genome's path may be typed differently
     if key == "settings" and isinstance(value, dict):
         value = {**asdict(ExplainSettings()), **value}
         return {k: v for k, v in value.items() if k not in PRESENTATION_SETTINGS}
@@ -230,14 +296,13 @@ def _comparable(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def _manifest_fields(fasta: str | Path, source: CheckedInput, model_source, model: EnhancerCNN,
+def _manifest_fields(name: str, source: CheckedInput, model_source, model: EnhancerCNN,
                      settings: ExplainSettings, target: int) -> dict:
     fields = {
         "n_sequences": source.n_records,
         "target_index": target,
         "n_done": 0,
-        "input": {"path": STDIN if str(fasta) == STDIN else io.input_name(fasta),
-                  "sha256": io.file_sha256(source.path)},
+        "input": {"path": name, "sha256": io.file_sha256(source.path)},
         "model": model_provenance(model_source, model),
         "settings": asdict(settings),
         "score_kind": "hypothetical; projected = hypothetical * one-hot",
@@ -246,6 +311,8 @@ def _manifest_fields(fasta: str | Path, source: CheckedInput, model_source, mode
         fields["renamed_ids"] = source.renames()
     if source.ambiguous:
         fields["ambiguous_bases"] = dict(source.ambiguous)
+    if source.coordinates:
+        fields["coordinates"] = dict(source.coordinates)
     return fields
 
 
@@ -255,26 +322,31 @@ def _write_scores(path: Path, source: CheckedInput, stores: dict[str, ArrayStore
     classification = model.config.task == "classification"
     with io.atomic_path(path) as temp, open(temp, "w") as handle:
         start = 0
-        for chunk in io.iter_batches(source.records(), 4096):
+        for chunk in io.iter_batches(source.located(), 4096):
             stop = start + len(chunk)
-            fits = [fit_length(r.sequence, model.config.input_length)[1] for r in chunk]
-            table = pd.DataFrame({"id": [r.id for r in chunk], "prediction": predictions[start:stop]})
+            fits = [fit_length(r.sequence, model.config.input_length)[1] for r, _ in chunk]
+            locations = [location for _, location in chunk]
+            table = pd.DataFrame({"id": [r.id for r, _ in chunk], "prediction": predictions[start:stop]})
             if classification:
                 table["probability"] = expit(table["prediction"].to_numpy())
             table["length_fit"] = [f.action for f in fits]
             table["original_length"] = [f.original_length for f in fits]
             table["offset"] = offsets = np.array([f.offset for f in fits])
+            if source.coordinates:
+                table = table.assign(**coordinate_columns(locations, offsets))
             onehot = stores["ohe"].read(start, stop)
             for method in settings.methods:
                 projected = stores[method].read(start, stop) * onehot
-                table[f"top_positions.{method}"] = _top_positions(projected, offsets,
-                                                                   table["original_length"].to_numpy())
+                top = _top_positions(projected, offsets, table["original_length"].to_numpy())
+                table[f"top_positions.{method}"] = [",".join(str(p + 1) for p in row) for row in top]
+                if source.coordinates:
+                    table[f"top_genome_positions.{method}"] = genome_top_positions(top, locations)
             table.to_csv(handle, sep="\t", index=False, header=start == 0, float_format="%.6g")
             start = stop
 
 
-def _top_positions(projected: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> list[str]:
-    """1-based positions in the *original* sequence of the strongest non-zero per-position scores.
+def _top_positions(projected: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
+    """0-based positions in the *original* sequence of the strongest non-zero per-position scores.
 
     Padding and positions that score exactly zero (``N``) are never listed, so
     a row may hold fewer than ``N_TOP_POSITIONS`` positions.
@@ -285,5 +357,5 @@ def _top_positions(projected: np.ndarray, offsets: np.ndarray, lengths: np.ndarr
     for order, row_scores, offset, length in zip(top, scores, offsets, lengths):
         original = order + offset
         keep = (original >= 0) & (original < length) & (row_scores[order] > 0)
-        rows.append(",".join(str(int(p) + 1) for p in original[keep][:N_TOP_POSITIONS]))
+        rows.append([int(p) for p in original[keep][:N_TOP_POSITIONS]])
     return rows

@@ -13,26 +13,33 @@ distinct for distinct ids.
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from seqsal import io
-from seqsal.checks import check_choice
+from seqsal.checks import check_choice, check_int
 from seqsal.choices import FIGURE_FORMATS
 from seqsal.errors import check
 from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
 from seqsal.explain.settings import ExplainSettings
+from seqsal.figures.style import FigureOptions
 from seqsal.motifs import Motif, scan
-from seqsal.plot import plot_attribution, save_figure, save_pdf_pages
+from seqsal.plot import AttributionCanvas, save_figure, save_pdf_pages
+from seqsal.progress import Progress
 from seqsal.report import Report
 
 REPORT_ROWS = 200
+#: Figures drawn per pool task, and the number of figures from which a pool pays for its start-up.
+CHUNK = 25
+POOL_FROM = 50
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ class LogoItem:
     record_id: str
     onehot: np.ndarray
     hypothetical: np.ndarray
-    prediction: float
+    prediction: float  # the model's output: a classifier's logit
     offset: int = 0
     original_length: int | None = None  # None: the record filled the model input exactly
 
@@ -78,9 +85,8 @@ def bundle_logo_items(bundle: Bundle, ids: Sequence[str], method: str) -> list[L
               "of scores.tsv; explain the input again with unique ids (--dedupe-ids) to draw them")
         i = rows[record_id][0]
         row = bundle.scores.iloc[i]
-        prediction = row["probability"] if "probability" in row else row["prediction"]
         items.append(LogoItem(record_id, np.asarray(bundle.onehot[i]), np.asarray(bundle.attributions[method][i]),
-                              float(prediction), offset=int(row["offset"]),
+                              float(row["prediction"]), offset=int(row["offset"]),
                               original_length=int(row["original_length"])))
     return items
 
@@ -96,8 +102,6 @@ def top_logo_items(folder: Path, manifest: dict, stores: dict[str, ArrayStore],
     predictions = stores["prediction"].read(0, n)[:, manifest["target_index"]]
     top = np.argsort(-predictions, kind="stable")[: settings.n_logos]
     rows = score_rows(folder / "scores.tsv", top, ("id", "offset", "original_length"))
-    if manifest["model"]["config"]["task"] == "classification":
-        predictions = expit(predictions)
     return {
         m: [LogoItem(rows[i]["id"], stores["ohe"].read(i, i + 1)[0], stores[m].read(i, i + 1)[0],
                      float(predictions[i]), offset=int(rows[i]["offset"]),
@@ -107,14 +111,39 @@ def top_logo_items(folder: Path, manifest: dict, stores: dict[str, ArrayStore],
     }
 
 
+@dataclass(frozen=True)
+class LogoStyle:
+    """How a batch of stacked logo figures looks and is written.
+
+    ``task`` and ``unit`` come from the bundle (a classifier's title shows its
+    logit and probability; axes show the explained output's unit); ``figure``
+    sizes, letters and windows the figures; ``fmt`` is the file format.
+    """
+
+    fmt: str = "png"
+    figure: FigureOptions = FigureOptions()
+    task: str = "regression"
+    unit: str = "model output"
+    correct: bool = False
+    motif_threshold: float = 0.8
+
+
+def bundle_style(manifest: dict, fmt: str = "png", figure: FigureOptions | None = None) -> LogoStyle:
+    """The logo style a bundle's own settings imply: its model's task, its explained output and correction."""
+    settings = manifest["settings"]
+    return LogoStyle(fmt=fmt, figure=(figure or FigureOptions()).checked(), task=manifest["model"]["config"]["task"],
+                     unit=settings.get("output", "logit"), correct=bool(settings.get("correct")),
+                     motif_threshold=settings.get("motif_threshold", 0.8))
+
+
 def draw_logos(
     folder: Path,
     items: dict[str, list[LogoItem]],
     *,
     motifs: Sequence[Motif] = (),
-    fmt: str = "png",
-    correct: bool = False,
-    motif_threshold: float = 0.8,
+    style: LogoStyle = LogoStyle(),
+    workers: int | None = None,
+    progress: bool = False,
 ) -> list[Path]:
     """Draw a stacked logo figure per item and method into ``<folder>/logos``.
 
@@ -122,48 +151,85 @@ def draw_logos(
     with the stem from :func:`seqsal.io.id_file_stem`; PDF gives one
     multi-page file per method, the format for a supplement with many
     sequences.  Known motifs are boxed where their log-odds score reaches
-    ``motif_threshold`` of its maximum.
+    ``style.motif_threshold`` of its maximum.  Figures of one length reuse one
+    :class:`~seqsal.plot.AttributionCanvas`; PNG and SVG files are drawn by
+    ``workers`` processes (default: one below :data:`POOL_FROM` figures, else
+    one per CPU core, at most 8), with progress reported per chunk.
     """
-    check_choice(fmt, "fmt", FIGURE_FORMATS)
+    check_choice(style.fmt, "fmt", FIGURE_FORMATS)
     logos = folder / "logos"
     logos.mkdir(exist_ok=True)
-    paths = []
+    total = sum(len(method_items) for method_items in items.values())
+    if workers is None:
+        workers = 1 if total < POOL_FROM else min(os.cpu_count() or 1, 8)
+    check_int(workers, "workers", minimum=1)
+    jobs = []
     for method, method_items in items.items():
-        if not method_items:
-            continue
         ids = [item.record_id for item in method_items]
         check(len(set(ids)) == len(ids), f"logos of {method!r}: an id is listed twice; each file is named by its id")
-        label = f"{method} (corrected)" if correct else method
-        figures = (_figure(item, label, motifs, motif_threshold) for item in method_items)
-        if fmt == "pdf":
-            path = logos / f"{method}.pdf"
-            save_pdf_pages(figures, path)
-            paths.append(path)
-            continue
-        for item, figure in zip(method_items, figures):
-            path = logos / f"{io.id_file_stem(item.record_id)}.{method}.{fmt}"
-            save_figure(figure, path)
-            plt.close(figure)
-            paths.append(path)
+        if style.fmt == "pdf" and method_items:
+            jobs.append((logos, method, method_items, tuple(motifs), style))
+        else:
+            jobs.extend((logos, method, method_items[i:i + CHUNK], tuple(motifs), style)
+                        for i in range(0, len(method_items), CHUNK))
+    paths: list[Path] = []
+    with Progress(total, "logos", "figure", enabled=progress) as bar:
+        if workers == 1 or len(jobs) == 1:
+            for job in jobs:
+                paths.extend(_draw_job(*job))
+                bar.update(len(job[2]))
+        else:
+            context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                                  else None)
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                for job, done in zip(jobs, pool.map(_draw_job, *zip(*jobs))):
+                    paths.extend(done)
+                    bar.update(len(job[2]))
     return paths
 
 
-def _figure(item: LogoItem, label: str, motifs: Sequence[Motif], motif_threshold: float):
-    onehot, hypothetical, start = item.real_bases()
-    hits = scan(onehot[None], motifs, relative_threshold=motif_threshold) if motifs else []
-    return plot_attribution(hypothetical, onehot, record_id=item.record_id, prediction=item.prediction,
-                            method=label, motif_hits=hits, start=start)
+def _draw_job(logos: Path, method: str, items: Sequence[LogoItem], motifs: Sequence[Motif],
+              style: LogoStyle) -> list[Path]:
+    """Draw one method's items (a chunk, or a whole PDF) with one canvas per length; returns the files."""
+    canvases: dict[int, AttributionCanvas] = {}
+    label = f"{method} (corrected)" if style.correct else method
+    dpi = style.figure.resolved_dpi()
+
+    def figures():
+        for item in items:
+            onehot, hypothetical, start = item.real_bases()
+            hits = scan(onehot[None], motifs, relative_threshold=style.motif_threshold) if motifs else []
+            lo, hi = style.figure.columns(start, onehot.shape[1])
+            if hi - lo not in canvases:
+                canvases[hi - lo] = AttributionCanvas(hi - lo, unit=style.unit, figure=style.figure)
+            yield canvases[hi - lo].draw(hypothetical, onehot, record_id=item.record_id, prediction=item.prediction,
+                                         task=style.task, method=label, motif_hits=hits, start=start)
+
+    try:
+        if style.fmt == "pdf":
+            path = logos / f"{method}.pdf"
+            save_pdf_pages(figures(), path, tight=False)
+            return [path]
+        paths = []
+        for item, figure in zip(items, figures()):
+            path = logos / f"{io.id_file_stem(item.record_id)}.{method}.{style.fmt}"
+            paths.append(save_figure(figure, path, dpi=dpi, tight=False))
+        return paths
+    finally:
+        for canvas in canvases.values():
+            canvas.close()
 
 
 def draw_bundle(folder: Path, manifest: dict, stores: dict[str, ArrayStore], settings: ExplainSettings,
-                motifs: Sequence[Motif] = ()) -> None:
+                motifs: Sequence[Motif] = (), figure: FigureOptions | None = None) -> None:
     """The drawn part of a bundle: logos of the top predictions and ``report.html``.
 
     Expects the arrays in ``stores`` and ``scores.tsv`` to be written.
+    ``figure`` sizes and windows the logos (screen defaults when omitted).
     """
-    logo_paths = draw_logos(folder, top_logo_items(folder, manifest, stores, settings), motifs=motifs,
-                            fmt=settings.logo_format, correct=settings.correct,
-                            motif_threshold=settings.motif_threshold)
+    style = dataclasses.replace(bundle_style(manifest, settings.logo_format, figure),
+                                motif_threshold=settings.motif_threshold)
+    logo_paths = draw_logos(folder, top_logo_items(folder, manifest, stores, settings), motifs=motifs, style=style)
     write_report(folder, manifest, top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths)
 
 
@@ -208,13 +274,17 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
     }
     if manifest.get("renamed_ids"):
         run["renamed ids"] = f"{len(manifest['renamed_ids'])} repeated ids suffixed _2, _3, … (see manifest.json)"
-    report.add_key_values(run, caption="Run")
+    report.add_heading("Run")
+    report.add_key_values(run)
     report.add_heading("Predictions")
-    report.add_table(top, caption=f"The {len(top)} highest predictions (all rows are in scores.tsv); "
+    shown = f"All {len(top)} sequences" if len(top) == manifest["n_sequences"] else \
+        f"The {len(top)} highest predictions of {manifest['n_sequences']}"
+    report.add_table(top, caption=f"{shown}, ranked by prediction (highest first; all rows are in scores.tsv); "
                                   "top positions are 1-based in the input sequence.")
     pngs = [p for p in logo_paths if p.suffix == ".png"]
     if pngs:
         report.add_heading("Logos of the top sequences")
+        report.add_paragraph("Ranked by prediction, highest first.")
         for path in pngs:
             report.add_image(path, caption=path.name)
     path = folder / "report.html"

@@ -78,20 +78,22 @@ def argument(node: fx.Node, index: int, name: str, default: Any) -> Any:
     return node.kwargs.get(name, default)
 
 
-def is_elementwise(graph: fx.GraphModule, node: fx.Node) -> bool:
+def is_elementwise(graph: fx.GraphModule, node: fx.Node, *, inplace: bool = False) -> bool:
     """Whether ``node`` applies a function of one tensor element by element, whatever its shape.
 
-    In-place forms are excluded: swapping or windowing them would change what
-    other users of the input see.
+    In-place forms are excluded unless ``inplace`` is true: swapping or
+    windowing them would change what other users of the input see, but a
+    caller that only reads the value (of an input with no other user) may
+    accept them.
     """
     module = module_of(graph, node)
     if module is not None:
-        return isinstance(module, _ELEMENTWISE_MODULES) and not getattr(module, "inplace", False)
-    if node.kwargs.get("inplace", False) or len(node.all_input_nodes) != 1:
+        return isinstance(module, _ELEMENTWISE_MODULES) and (inplace or not getattr(module, "inplace", False))
+    if (node.kwargs.get("inplace", False) and not inplace) or len(node.all_input_nodes) != 1:
         return False
     if node.op == "call_function":
-        return node.target in _ELEMENTWISE_FUNCTIONS and not (node.target in (F.relu, F.relu6) and len(node.args) > 1
-                                                              and node.args[1])
+        return node.target in _ELEMENTWISE_FUNCTIONS and (inplace or not (
+            node.target in (F.relu, F.relu6) and len(node.args) > 1 and node.args[1]))
     return node.op == "call_method" and node.target in _ELEMENTWISE_METHODS
 
 

@@ -9,9 +9,10 @@ fraction of the filter's largest activation over the dataset is taken as a
 (PFM) with the filter's own width, which can be drawn as an
 information-content logo and compared with a motif database.
 
-Activations are taken where the filter is read: after the first block's
-convolution, batch norm and activation (the model's own modules, in eval mode,
-no gradients), before pooling.  With ``padding="same"`` PyTorch pads
+Activations are taken where the filter is read: after the first
+convolution's batch norm and activation, before pooling (found in the
+model's graph by :mod:`seqsal.views.filter_layer`; a copy of those
+operations, in eval mode, no gradients).  With ``padding="same"`` PyTorch pads
 ``(k - 1) // 2`` columns on the left and the rest on the right, so output
 position ``l`` reads input window ``[l - (k - 1) // 2, l - (k - 1) // 2 + k)``;
 for even ``k`` the window leans right.  Windows that reach into that padding
@@ -32,6 +33,7 @@ from seqsal.checks import check_int, check_number
 from seqsal.errors import check
 from seqsal.models import resolve_device
 from seqsal.motifs import Motif
+from seqsal.views.filter_layer import FirstLayer, first_layer
 
 DEFAULT_FRACTION = 0.5
 
@@ -43,95 +45,6 @@ pseudocount keeps its probability above zero, so log-odds stay finite and a
 handful of sites cannot claim certainty.  At 0.1 a column of ten identical sites still carries about 1.8
 of 2 bits, while a column of hundreds of sites is practically unchanged.
 """
-
-_POOLING = (nn.MaxPool1d, nn.AvgPool1d, nn.AdaptiveMaxPool1d, nn.AdaptiveAvgPool1d, nn.LPPool1d)
-_STOP = (*_POOLING, nn.Conv1d, nn.Linear, nn.Flatten)
-
-
-@dataclass(frozen=True)
-class FirstLayer:
-    """The modules that compute first-layer activations, and how output positions map to input windows.
-
-    Attributes
-    ----------
-    conv
-        The first ``Conv1d`` (4 input channels, stride 1, dilation 1).
-    stages
-        ``conv`` followed by the modules after it in its ``nn.Sequential`` up
-        to the first pooling layer (typically batch norm and the activation).
-    left_pad
-        Zero columns PyTorch puts before the sequence; output position ``l``
-        reads input columns ``l - left_pad`` to ``l - left_pad + k - 1``.
-    right_pad
-        Zero columns after the sequence.
-    """
-
-    conv: nn.Conv1d
-    stages: tuple[nn.Module, ...]
-    left_pad: int
-    right_pad: int
-
-    @property
-    def kernel_size(self) -> int:
-        """Filter width ``k``."""
-        return int(self.conv.kernel_size[0])
-
-    @property
-    def n_filters(self) -> int:
-        """Number of filters (output channels)."""
-        return int(self.conv.out_channels)
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        for stage in self.stages:
-            x = stage(x)
-        return x
-
-
-def first_layer(model: nn.Module) -> FirstLayer:
-    """Find a model's first convolution and the modules that turn its output into activations.
-
-    The first ``Conv1d`` in ``model.modules()`` order is taken; it must read
-    the 4 DNA channels with stride 1 and dilation 1, so that each output
-    position corresponds to one contiguous window of ``k`` bases.  The modules
-    that follow it in its ``nn.Sequential`` (batch norm, the activation) are
-    applied too, up to the first pooling layer, because the activation is what
-    decides which windows the network passes on.
-
-    Raises
-    ------
-    SeqsalError
-        If there is no such convolution, or it does not sit in an ``nn.Sequential``.
-    """
-    check(isinstance(model, nn.Module), f"filter analysis needs a torch model, got {type(model).__name__}")
-    conv = next((m for m in model.modules() if isinstance(m, nn.Conv1d)), None)
-    check(conv is not None, f"{type(model).__name__} has no Conv1d layer; filter analysis needs a 1D-CNN over "
-                            "one-hot DNA whose first layer is a Conv1d over 4 channels")
-    check(conv.in_channels == 4 and conv.groups == 1,
-          f"the first Conv1d of {type(model).__name__} reads {conv.in_channels} channels (groups={conv.groups}); "
-          "filter analysis needs a first layer over the 4 one-hot DNA channels")
-    check(conv.stride[0] == 1 and conv.dilation[0] == 1,
-          f"the first Conv1d has stride {conv.stride[0]} and dilation {conv.dilation[0]}; filter analysis "
-          "needs stride 1 and dilation 1, so that every output position reads one contiguous window")
-    parent = next((m for m in model.modules() if isinstance(m, nn.Sequential)
-                   and any(child is conv for child in m.children())), None)
-    check(parent is not None, "the first Conv1d is not inside an nn.Sequential, so its batch norm and "
-                              "activation cannot be found; wrap the first block in nn.Sequential")
-    children = list(parent.children())
-    stages = [conv]
-    for module in children[[i for i, child in enumerate(children) if child is conv][0] + 1:]:
-        if isinstance(module, _STOP):
-            break
-        stages.append(module)
-    k = int(conv.kernel_size[0])
-    if conv.padding == "same":
-        # PyTorch's rule (also for even k): the extra column of an odd total goes to the right.
-        left, right = (k - 1) // 2, k - 1 - (k - 1) // 2
-    elif conv.padding == "valid":
-        left = right = 0
-    else:
-        left = right = int(conv.padding[0])
-    return FirstLayer(conv, tuple(stages), left, right)
-
 
 # --------------------------------------------------------------------------- PFMs
 @dataclass(frozen=True)
@@ -204,13 +117,14 @@ Batches = Callable[[], Iterable[np.ndarray]]
 
 
 def filter_pfms(
-    model: nn.Module,
+    model: nn.Module | FirstLayer,
     X: np.ndarray | torch.Tensor | Batches,
     fraction: float = DEFAULT_FRACTION,
     *,
     pseudocount: float = DEFAULT_PSEUDOCOUNT,
     batch_size: int = 256,
     device: str | torch.device | None = None,
+    layer: str | None = None,
 ) -> FilterPFMs:
     """Align the windows that activate each first-layer filter and count their bases.
 
@@ -226,8 +140,11 @@ def filter_pfms(
     Parameters
     ----------
     model
-        A 1D-CNN whose first layer is a ``Conv1d`` over one-hot DNA; see
-        :func:`first_layer`.  Its mode and device are restored afterwards.
+        A 1D-CNN whose first layer is a ``Conv1d`` over one-hot DNA (any
+        traceable module, or a model from :func:`seqsal.load_model`; see
+        :func:`first_layer`), or its :class:`FirstLayer`.  The model itself is
+        never run, moved or switched: activations come from a copy of its
+        first layer.
     X
         One-hot sequences ``(N, 4, L)`` (``N`` columns all zero), or a callable
         that returns a fresh iterable of such batches each time it is called,
@@ -241,6 +158,9 @@ def filter_pfms(
         Sequences per forward pass; results do not depend on it.
     device
         Where to compute; ``None`` means CUDA if available.
+    layer
+        Qualified name of the convolution to read (see :func:`first_layer`);
+        ``None`` takes the first that reads the input.
 
     Returns
     -------
@@ -255,21 +175,18 @@ def filter_pfms(
     fraction = check_number(fraction, "fraction", minimum=0, maximum=1, include_minimum=False)
     pseudocount = check_number(pseudocount, "pseudocount", minimum=0, include_minimum=False)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    layer = first_layer(model)
+    if isinstance(model, FirstLayer):
+        check(layer is None or layer == model.name,
+              f"layer={layer!r} was given with the first layer {model.name!r}; give one of them")
     batches = X if callable(X) else _array_batches(X)
     target = resolve_device(device)
-    original_device = next(model.parameters(), torch.empty(0)).device
-    was_training = model.training
-    try:
-        model.to(target).eval()
-        with torch.inference_mode():
-            maxima, n_sequences, n_windows = _maxima(layer, batches, batch_size, target)
-            check(n_windows > 0, f"no window of {layer.kernel_size} bases without N lies inside the sequences; "
-                                 f"give sequences of at least {layer.kernel_size} resolved bases")
-            thresholds = np.where(maxima > 0, fraction * maxima, np.nan)
-            counts, n_sites = _count_sites(layer, batches, batch_size, target, thresholds)
-    finally:
-        model.to(original_device).train(was_training)
+    found = (model if isinstance(model, FirstLayer) else first_layer(model, layer)).to(target)
+    with torch.inference_mode():
+        maxima, n_sequences, n_windows = _maxima(found, batches, batch_size, target)
+        check(n_windows > 0, f"no window of {found.kernel_size} bases without N lies inside the sequences; "
+                             f"give sequences of at least {found.kernel_size} resolved bases")
+        thresholds = np.where(maxima > 0, fraction * maxima, np.nan)
+        counts, n_sites = _count_sites(found, batches, batch_size, target, thresholds)
     return FilterPFMs(counts, n_sites, maxima, thresholds, float(fraction), float(pseudocount),
                       n_sequences, n_windows)
 
@@ -307,7 +224,7 @@ def _windows(layer: FirstLayer, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
     eligible = padded.unfold(1, layer.kernel_size, 1).all(dim=2)
     check(eligible.shape[1] == activations.shape[2],
           f"the first layer gives {activations.shape[2]} positions but its padding implies {eligible.shape[1]}; "
-          "filter analysis supports Conv1d padding 'same', 'valid' or a number")
+          "filter analysis supports Conv1d padding 'same', 'valid' or a number, and zero padding of the length")
     return activations, eligible
 
 

@@ -1,6 +1,7 @@
 """``seqsal filters``: first-layer filters as motifs, from a FASTA to a folder of tables, logos and a report.
 
-Sites and PFMs are found in :mod:`seqsal.views.filter_sites`, named by Tomtom
+The first layer is found in :mod:`seqsal.views.filter_layer`, sites and PFMs
+in :mod:`seqsal.views.filter_sites`, named by Tomtom
 in :mod:`seqsal.views.filter_matching`; this module draws them as
 information-content logos and writes the run's folder.  It also gathers the
 public names of both, so ``seqsal.views.filters`` stays the one import.
@@ -27,6 +28,7 @@ from seqsal.models import EnhancerCNN, load_model, model_provenance
 from seqsal.motifs import Motif, load_database
 from seqsal.plot import plot_logo
 from seqsal.runs import RunFolder
+from seqsal.views.filter_layer import FirstLayer, first_layer
 from seqsal.views.filter_matching import (
     DEFAULT_MIN_SITES,
     DEFAULT_Q_THRESHOLD,
@@ -39,9 +41,7 @@ from seqsal.views.filter_sites import (
     DEFAULT_FRACTION,
     DEFAULT_PSEUDOCOUNT,
     FilterPFMs,
-    FirstLayer,
     filter_pfms,
-    first_layer,
 )
 
 DEFAULT_MAX_PANELS = 48
@@ -126,12 +126,15 @@ class FilterSettings:
     fit: bool = False
     batch_size: int = 256
     max_logos: int = DEFAULT_MAX_PANELS
+    layer: str | None = None
+    """Qualified name of the convolution to read (see :func:`first_layer`); ``None``: the first over the input."""
 
     def parameters(self) -> dict:
         """The manifest's ``parameters``: the settings and the two rules a reader needs to interpret them."""
         return {**asdict(self),
                 "q_value": "Benjamini-Hochberg over each filter's comparisons with the database",
-                "activation": "first block conv, batch norm and activation, before pooling"}
+                "activation": "first convolution over the input, then its per-position stages (batch norm, "
+                              "activation), before pooling"}
 
 
 FILES = {"table": "filters.tsv", "motifs": "filters.meme", "logos": "filter_logos.png", "report": "report.html"}
@@ -258,7 +261,7 @@ def analyze_filters(
     fasta = Path(fasta)
     loaded = load_model(model)
     length = loaded.config.input_length
-    first_layer(loaded)
+    layer = first_layer(loaded, settings.layer)
     database = load_database(settings.motif_db)
     validate_fasta(fasta, length, settings.fit)
     folder = RunFolder.claim(out, "filters", writes=None, force=force)
@@ -270,10 +273,12 @@ def analyze_filters(
     folder.start({
         "input": {"path": str(fasta), "sha256": io.file_sha256(fasta)},
         "model": model_provenance(model, loaded),
+        "first_layer": {"name": layer.name, "stages": list(layer.stages), "kernel_size": layer.kernel_size,
+                        "n_filters": layer.n_filters},
         "motif_db": {"path": str(settings.motif_db), "sha256": io.file_sha256(settings.motif_db)}
         if settings.motif_db else {"path": "bundled", "source": database.source},
     })
-    pfms = filter_pfms(loaded, batches, settings.fraction, pseudocount=settings.pseudocount,
+    pfms = filter_pfms(layer, batches, settings.fraction, pseudocount=settings.pseudocount,
                        batch_size=settings.batch_size, device=device)
     table = match_filters(pfms, database, min_sites=settings.min_sites, q_threshold=settings.q_threshold)
     _write(folder, pfms, table, settings)
