@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from os import PathLike
-from pathlib import Path
 
 from matplotlib.figure import Figure
 
