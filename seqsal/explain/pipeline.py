@@ -7,6 +7,8 @@ can all read:
 ``attr.<method>.npz|npy``   hypothetical scores ``(N, 4, L)``, key ``arr_0``
 ``prediction.npy``          logits ``(N, T)``
 ``scores.tsv``              id, prediction, how each sequence was fitted, top positions
+``seqlets.tsv`` ...         with ``settings.seqlets``: seqlets, their summary and chart
+                            (:mod:`seqsal.explain.seqlets`)
 ``logos/``                  stacked logo figures of the top-K sequences
 ``report.html``             one self-contained page with settings, predictions and logos
 ``manifest.json``           versions, hashes, method parameters; ``complete`` is
@@ -55,6 +57,13 @@ from seqsal.explain.bundle import (
 )
 from seqsal.explain.records import STDIN, CheckedInput, input_file, scan_input
 from seqsal.explain.render import draw_bundle
+from seqsal.explain.seqlets import (
+    BundleRows,
+    SeqletResult,
+    SeqletRunSettings,
+    call_bundle_seqlets,
+    write_seqlet_files,
+)
 from seqsal.explain.settings import (
     PRESENTATION_SETTINGS,
     ExplainSettings,
@@ -125,12 +134,23 @@ def explain_fasta(
                             duplicate_ids="rename" if settings.dedupe_ids else "refuse")
         _dry_run(loaded, source, target, settings, device)
         fields = _manifest_fields(fasta, source, model, loaded, settings, target)
-        folder = _open_folder(out, fields, settings.methods, resume=resume, force=force)
+        folder = _open_folder(out, fields, bundle_writes(settings.methods, settings.seqlets), resume=resume,
+                              force=force)
         stores = _stores(folder, source.n_records, loaded, settings.methods)
         _explain_records(folder, stores, source, loaded, target, settings, device, progress)
         predictions = stores["prediction"].read(0, source.n_records)[:, target]
         _write_scores(folder.path / "scores.tsv", source, stores, predictions, loaded, settings)
-    return finish_bundle(folder, stores, settings, motifs)
+    seqlets = _seqlets(folder, stores, loaded, target, settings, device, progress) if settings.seqlets else None
+    return finish_bundle(folder, stores, settings, motifs, seqlets)
+
+
+def _seqlets(folder: RunFolder, stores: dict[str, ArrayStore], model: EnhancerCNN, target: int,
+             settings: ExplainSettings, device, progress: bool) -> SeqletResult:
+    """The run's seqlets, called from the stored arrays (one null per method, see :mod:`.seqlets`)."""
+    records = io.read_tsv(folder.path / "scores.tsv", usecols=["id", "offset", "original_length"])
+    rows = BundleRows(stores["ohe"].read, {m: stores[m].read for m in settings.methods}, records)
+    run_settings = SeqletRunSettings(p_threshold=settings.seqlet_p_threshold, motif_db=settings.motif_db)
+    return call_bundle_seqlets(model, rows, settings, target, run_settings, device=device, progress=progress)
 
 
 def _dry_run(model: EnhancerCNN, source: CheckedInput, target: int, settings: ExplainSettings, device) -> None:
@@ -162,15 +182,20 @@ def _explain_records(folder: RunFolder, stores: dict[str, ArrayStore], source: C
 
 
 def finish_bundle(folder: RunFolder, stores: dict[str, ArrayStore], settings: ExplainSettings,
-                  motifs: Sequence[Motif] = ()) -> Bundle:
-    """Logos, report, ``.npz`` conversion and the completed manifest: the end of an explain run or a merge.
+                  motifs: Sequence[Motif] = (), seqlets: SeqletResult | None = None) -> Bundle:
+    """Seqlet files, logos, report, ``.npz`` conversion and the completed manifest: the end of an explain
+    run or a merge.
 
     Expects the arrays in ``stores`` and ``scores.tsv`` to be written.
     """
-    draw_bundle(folder.path, folder.manifest, stores, settings, motifs)
+    seqlet_files = {}
+    if seqlets is not None:
+        seqlet_files = write_seqlet_files(folder.path, seqlets, "seqlet_summary.tsv")
+        folder.save(seqlets=seqlets.info)
+    draw_bundle(folder.path, folder.manifest, stores, settings, motifs, seqlets)
     if folder.manifest["n_sequences"] <= NPZ_MAX_SEQUENCES:
         pack_arrays(folder.path, settings.methods)
-    folder.finish(bundle_files(folder.path, settings.methods))
+    folder.finish({**bundle_files(folder.path, settings.methods), **seqlet_files})
     return load_bundle(folder.path)
 
 
@@ -185,14 +210,14 @@ def _stores(folder: RunFolder, n: int, model: EnhancerCNN, methods: Sequence[str
     }
 
 
-def _open_folder(out: str | Path, fields: dict, methods: Sequence[str], *, resume: bool, force: bool) -> RunFolder:
+def _open_folder(out: str | Path, fields: dict, writes: set[str], *, resume: bool, force: bool) -> RunFolder:
     """Claim ``out`` for a new run, or reopen the interrupted run there; the manifest says ``complete: false``.
 
     The manifest is written before any array, so a run stopped at any point
     leaves a folder that ``resume`` can continue.
     """
     if not resume:
-        folder = RunFolder.claim(out, "explain", writes=bundle_writes(methods), force=force, resumable=True,
+        folder = RunFolder.claim(out, "explain", writes=writes, force=force, resumable=True,
                                  clear=STALE_FILES)
         folder.start(fields)
         return folder

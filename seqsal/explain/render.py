@@ -9,6 +9,13 @@ hypothetical scores describe bases that are not there), labelled ``1`` to its
 length.  Known motifs are searched in the same window, so boxes sit on real
 bases.  Logo files are named by :func:`seqsal.io.id_file_stem`, bounded and
 distinct for distinct ids.
+
+Three kinds of marks can sit on a logo (:class:`LogoMark`): **seqlets**
+(filled bands, named after their Tomtom match; drawn whenever the run called
+seqlets), **scan hits** of the motifs asked for (dashed outlines), and
+**planted** instances from a simulator's ``planted.tsv`` (solid bars along the
+bottom), so a reader sees where motifs were planted, where the model looked
+and where a PWM matched.
 """
 
 from __future__ import annotations
@@ -27,12 +34,59 @@ from seqsal.checks import check_choice
 from seqsal.choices import FIGURE_FORMATS
 from seqsal.errors import check
 from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
+from seqsal.explain.seqlets import SeqletResult, add_seqlet_section
 from seqsal.explain.settings import ExplainSettings
 from seqsal.motifs import Motif, scan
+from seqsal.seqlets import UNKNOWN
 from seqsal.plot import plot_attribution, save_figure, save_pdf_pages
 from seqsal.report import Report
 
 REPORT_ROWS = 200
+
+#: Columns a ground-truth table needs (the simulator's ``planted.tsv``: 0-based, half-open, record coordinates).
+TRUTH_COLUMNS = ("id", "name", "start", "end")
+
+
+@dataclass(frozen=True)
+class LogoMark:
+    """A span marked on a logo, in plotted columns (0-based, half-open); ``kind`` picks how it is drawn
+    (:func:`seqsal.plot.plot_logo`): ``"seqlet"``, ``"scan"`` or ``"truth"``."""
+
+    start: int
+    end: int
+    name: str
+    kind: str = "seqlet"
+    strand: str | None = None
+
+
+def read_truth(path: str | Path) -> pd.DataFrame:
+    """A table of true motif instances (``id, name, start, end``, 0-based half-open, like ``planted.tsv``)."""
+    table = io.read_tsv(path)
+    missing = [c for c in TRUTH_COLUMNS if c not in table.columns]
+    check(not missing, f"truth table {path}: lacks columns {missing}; give a table like the simulator's "
+                       "planted.tsv (id, name, start, end)")
+    return table
+
+
+def _marks(table: pd.DataFrame | None, item: LogoItem, method: str, first: int, width: int) -> list[LogoMark]:
+    """Seqlets (``seqlets.tsv``: 1-based inclusive cores) or truth rows (0-based half-open) of this record
+    and method as marks over the plotted columns, which start at record position ``first`` (0-based)."""
+    if table is None:
+        return []
+    seqlets = "core_start" in table.columns
+    rows = table[(table["id"] == item.record_id) & ((table["method"] == method) if seqlets else True)]
+    marks = []
+    for row in rows.itertuples(index=False):
+        if seqlets:
+            start, end = row.core_start - 1 - first, row.core_end - first
+            name = (row.motif if row.motif != UNKNOWN else "seqlet") + (" (neg.)" if row.sign < 0 else "")
+            mark = LogoMark(max(0, start), min(width, end), name)
+        else:
+            start, end = row.start - first, row.end - first
+            mark = LogoMark(max(0, start), min(width, end), row.name, "truth", getattr(row, "strand", None))
+        if mark.start < mark.end:
+            marks.append(mark)
+    return marks
 
 
 @dataclass(frozen=True)
@@ -115,14 +169,18 @@ def draw_logos(
     fmt: str = "png",
     correct: bool = False,
     motif_threshold: float = 0.8,
+    seqlets: pd.DataFrame | None = None,
+    truth: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Draw a stacked logo figure per item and method into ``<folder>/logos``.
 
     PNG and SVG give one file per id and method, ``<stem>.<method>.<fmt>``
     with the stem from :func:`seqsal.io.id_file_stem`; PDF gives one
     multi-page file per method, the format for a supplement with many
-    sequences.  Known motifs are boxed where their log-odds score reaches
-    ``motif_threshold`` of its maximum.
+    sequences.  Seqlets (a ``seqlets.tsv`` table) are drawn as filled bands;
+    known motifs are outlined where their log-odds score reaches
+    ``motif_threshold`` of its maximum; ``truth`` rows (``planted.tsv``) are
+    bars along the bottom.
     """
     check_choice(fmt, "fmt", FIGURE_FORMATS)
     logos = folder / "logos"
@@ -134,7 +192,7 @@ def draw_logos(
         ids = [item.record_id for item in method_items]
         check(len(set(ids)) == len(ids), f"logos of {method!r}: an id is listed twice; each file is named by its id")
         label = f"{method} (corrected)" if correct else method
-        figures = (_figure(item, label, motifs, motif_threshold) for item in method_items)
+        figures = (_figure(item, label, motifs, motif_threshold, method, seqlets, truth) for item in method_items)
         if fmt == "pdf":
             path = logos / f"{method}.pdf"
             save_pdf_pages(figures, path)
@@ -148,26 +206,33 @@ def draw_logos(
     return paths
 
 
-def _figure(item: LogoItem, label: str, motifs: Sequence[Motif], motif_threshold: float):
+def _figure(item: LogoItem, label: str, motifs: Sequence[Motif], motif_threshold: float, method: str,
+            seqlets: pd.DataFrame | None, truth: pd.DataFrame | None):
     onehot, hypothetical, start = item.real_bases()
-    hits = scan(onehot[None], motifs, relative_threshold=motif_threshold) if motifs else []
+    hits = [LogoMark(hit.start, hit.end, hit.name, "scan", hit.strand)
+            for hit in (scan(onehot[None], motifs, relative_threshold=motif_threshold) if motifs else [])]
+    width = onehot.shape[-1]
+    marks = [*_marks(seqlets, item, method, start, width), *hits, *_marks(truth, item, method, start, width)]
     return plot_attribution(hypothetical, onehot, record_id=item.record_id, prediction=item.prediction,
-                            method=label, motif_hits=hits, start=start)
+                            method=label, motif_hits=marks, start=start)
 
 
 def draw_bundle(folder: Path, manifest: dict, stores: dict[str, ArrayStore], settings: ExplainSettings,
-                motifs: Sequence[Motif] = ()) -> None:
+                motifs: Sequence[Motif] = (), seqlets: SeqletResult | None = None) -> None:
     """The drawn part of a bundle: logos of the top predictions and ``report.html``.
 
-    Expects the arrays in ``stores`` and ``scores.tsv`` to be written.
+    Expects the arrays in ``stores``, ``scores.tsv`` and, with ``seqlets``, ``seqlets.png`` to be written.
     """
+    truth = read_truth(settings.truth) if settings.truth else None
     logo_paths = draw_logos(folder, top_logo_items(folder, manifest, stores, settings), motifs=motifs,
                             fmt=settings.logo_format, correct=settings.correct,
-                            motif_threshold=settings.motif_threshold)
-    write_report(folder, manifest, top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths)
+                            motif_threshold=settings.motif_threshold,
+                            seqlets=None if seqlets is None else seqlets.table, truth=truth)
+    write_report(folder, manifest, top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths, seqlets)
 
 
-def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Sequence[Path]) -> Path:
+def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Sequence[Path],
+                 seqlets: SeqletResult | None = None) -> Path:
     """Write ``report.html``: settings, the top of the prediction table and the logos, all embedded."""
     settings = manifest["settings"]
     digest = manifest["input"]["sha256"]
@@ -178,7 +243,9 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
         f"({'with' if settings['correct'] else 'without'} gradient correction) on the model's "
         f"{settings['output']} for target {settings['target']}. Logos show projected scores "
         "(hypothetical × one-hot) over each record's own bases, numbered as in the input: letters above the "
-        "axis raise the prediction, letters below lower it; shaded boxes mark known-motif matches."
+        "axis raise the prediction, letters below lower it. Filled bands mark seqlets (named after their "
+        "best known-motif match), dashed outlines PWM-scan matches of the motifs asked for, and bars along the "
+        "bottom planted (true) instances."
     )
     run = {
         "input": source,
@@ -195,6 +262,8 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
     report.add_heading("Predictions")
     report.add_table(top, caption=f"The {len(top)} highest predictions (all rows are in scores.tsv); "
                                   "top positions are 1-based in the input sequence.")
+    if seqlets is not None:
+        add_seqlet_section(report, seqlets, folder / "seqlets.png")
     pngs = [p for p in logo_paths if p.suffix == ".png"]
     if pngs:
         report.add_heading("Logos of the top sequences")
