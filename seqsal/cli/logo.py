@@ -34,8 +34,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> None:
     from seqsal.explain.bundle import load_bundle
-    from seqsal import io
     from seqsal.explain.render import bundle_logo_items, draw_logos, read_truth
+    from seqsal.explain.seqlets import read_seqlets
     from seqsal.motifs import resolve_motifs
 
     bundle = load_bundle(args.bundle)
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> None:
     methods = list(args.method) if args.method else list(bundle.attributions)
     items = {method: bundle_logo_items(bundle, ids, method) for method in methods}
     motifs = resolve_motifs(args.motifs or (), args.motif_db)
-    seqlets = None if args.no_seqlets else io.read_tsv(args.seqlets) if args.seqlets else bundle.seqlets()
+    seqlets = None if args.no_seqlets else read_seqlets(args.seqlets) if args.seqlets else bundle.seqlets()
     truth = read_truth(args.truth) if args.truth else None
     paths = draw_logos(bundle.folder, items, motifs=motifs, fmt=args.format, motif_threshold=args.motif_threshold,
                        correct=bool(bundle.manifest["settings"].get("correct")), seqlets=seqlets, truth=truth)

@@ -56,7 +56,7 @@ from seqsal.explain.bundle import (
     pack_arrays,
 )
 from seqsal.explain.records import STDIN, CheckedInput, input_file, scan_input
-from seqsal.explain.render import draw_bundle
+from seqsal.explain.render import draw_bundle, read_truth
 from seqsal.explain.seqlets import (
     BundleRows,
     SeqletResult,
@@ -71,6 +71,7 @@ from seqsal.explain.settings import (
     options_for,
 )
 from seqsal.models import EnhancerCNN, load_model, model_provenance, predict
+from seqsal.motif_compare import load_tomtom
 from seqsal.motifs import Motif, resolve_motifs
 from seqsal.progress import Progress
 from seqsal.runs import RunFolder
@@ -129,6 +130,10 @@ def explain_fasta(
     loaded = load_model(model)
     target = resolve_target(loaded, settings.target)
     motifs = resolve_motifs(settings.motifs, settings.motif_db)
+    if settings.truth:
+        read_truth(settings.truth)
+    if settings.seqlets:
+        load_tomtom("naming seqlets after known motifs")
     with input_file(fasta) as path:
         source = scan_input(path, loaded.config.input_length, settings.fit,
                             duplicate_ids="rename" if settings.dedupe_ids else "refuse")

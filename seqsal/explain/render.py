@@ -61,6 +61,7 @@ class LogoMark:
 
 def read_truth(path: str | Path) -> pd.DataFrame:
     """A table of true motif instances (``id, name, start, end``, 0-based half-open, like ``planted.tsv``)."""
+    check(Path(path).is_file(), f"truth table {path} does not exist; check the path")
     table = io.read_tsv(path)
     missing = [c for c in TRUTH_COLUMNS if c not in table.columns]
     check(not missing, f"truth table {path}: lacks columns {missing}; give a table like the simulator's "

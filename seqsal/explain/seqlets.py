@@ -238,6 +238,15 @@ def _record_coordinates(table: pd.DataFrame, records: pd.DataFrame) -> pd.DataFr
 
 
 # --------------------------------------------------------------------------- files, chart, report
+def read_seqlets(path: str | Path) -> pd.DataFrame:
+    """A ``seqlets.tsv`` written by ``explain --seqlets`` or ``seqsal seqlets``, checked for its columns."""
+    check(Path(path).is_file(), f"seqlet table {path} does not exist; check the path")
+    table = io.read_tsv(path)
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    check(not missing, f"seqlet table {path}: lacks columns {missing}; give a seqlets.tsv written by seqsal")
+    return table
+
+
 def write_seqlet_files(folder: Path, result: SeqletResult, summary_name: str) -> dict[str, str]:
     """Write ``seqlets.tsv``, the summary table and ``seqlets.png`` into ``folder``; returns the file names."""
     io.write_table(folder / "seqlets.tsv", result.table)
