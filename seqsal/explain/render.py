@@ -37,9 +37,9 @@ from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
 from seqsal.explain.seqlets import SeqletResult, add_seqlet_section
 from seqsal.explain.settings import ExplainSettings
 from seqsal.motifs import Motif, scan
-from seqsal.seqlets import UNKNOWN
 from seqsal.plot import plot_attribution, save_figure, save_pdf_pages
 from seqsal.report import Report
+from seqsal.seqlets import UNKNOWN
 
 REPORT_ROWS = 200
 

@@ -40,7 +40,13 @@ from seqsal.seqlets.annotation import (
     contribution_matrix,
 )
 from seqsal.seqlets.calling import SEQLET_COLUMNS, SeqletSettings, call_seqlets
-from seqsal.seqlets.null import SeqletNull, empirical_null, laplace_null, shuffled_null, window_sums
+from seqsal.seqlets.null import (
+    SeqletNull,
+    empirical_null,
+    laplace_null,
+    shuffled_null,
+    window_sums,
+)
 from seqsal.seqlets.summary import summarize_seqlets
 
 __all__ = [

@@ -9,7 +9,13 @@ import pandas as pd
 
 from seqsal.checks import check_int
 from seqsal.errors import check
-from seqsal.seqlets.null import DEFAULT_WINDOW, SeqletNull, as_scores, laplace_null, window_sums
+from seqsal.seqlets.null import (
+    DEFAULT_WINDOW,
+    SeqletNull,
+    as_scores,
+    laplace_null,
+    window_sums,
+)
 
 SEQLET_COLUMNS = ("sequence_index", "start", "end", "core_start", "core_end", "sign", "score", "p")
 
