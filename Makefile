@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) torch==2.13.0
-	$(PIP) -e .
+	$(PIP) -e '.[motifs]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -27,7 +27,8 @@ install-test: $(VENV)/.installed-test
 demo: install
 	rm -rf $(DEMO_OUT)
 	$(BIN)/seqsal explain data/synthetic_demo/test.fa --model default --method saliency,grad_x_input \
-		--correct --motifs GATA1,FOS::JUN,ETS1,CREB1,SP1 --motif-threshold 0.6 --logos 4 --out $(DEMO_OUT)/synthetic
+		--correct --motifs GATA1,FOS::JUN,ETS1,CREB1,SP1 --motif-threshold 0.6 --logos 4 --seqlets \
+		--truth data/synthetic_demo/planted.tsv --out $(DEMO_OUT)/synthetic
 	$(BIN)/seqsal evaluate $(DEMO_OUT)/synthetic --masks data/synthetic_demo/masks.npz \
 		--checks deletion,plausibility --out $(DEMO_OUT)/synthetic_evaluation
 	$(BIN)/seqsal explain data/pu1_heldout.fa --model pu1 --method grad_x_input,ism --correct \

@@ -10,6 +10,7 @@ The Python API (the same functions the ``seqsal`` command calls):
 - whole runs: ``explain_fasta`` (a FASTA to a bundle of arrays, logos and a report), ``explain_bed``
   (peaks on a reference genome), ``merge_bundles``
 - what a model learned: ``filter_pfms``, ``match_filters``, ``dream``
+- motif instances: ``call_seqlets``, ``annotate_seqlets``, ``summarize_seqlets`` (:mod:`seqsal.seqlets`)
 - errors a user can cause: ``SeqsalError`` (a ``ValueError`` with one sentence saying what to do)
 
 Each is documented where it lives (``help(seqsal.attribute)``).  The names
@@ -45,6 +46,9 @@ _API = {
     "filter_pfms": "seqsal.views.filters",
     "match_filters": "seqsal.views.filters",
     "dream": "seqsal.views.dream",
+    "call_seqlets": "seqsal.seqlets",
+    "annotate_seqlets": "seqsal.seqlets",
+    "summarize_seqlets": "seqsal.seqlets",
 }
 
 __all__ = ["SeqsalError", "__version__", *_API]

@@ -36,6 +36,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from seqsal.checks import check_choice
 from seqsal.encoding import ALPHABET
@@ -123,10 +124,11 @@ def plot_logo(
         Y-axis label, e.g. the method and its units.
     motif_hits
         Objects with ``start`` and ``end`` (0-based, half-open, relative to the
-        columns of ``scores``), ``name`` and optionally ``strand``, such as
-        :class:`seqsal.motifs.MotifHit`.  Each is shaded behind the letters and
-        labelled above the axes; a palindrome's hits on both strands get one
-        label, strand ``±``.
+        columns of ``scores``), ``name`` and optionally ``strand`` and
+        ``kind``, such as :class:`seqsal.motifs.MotifHit`.  Each is marked
+        (``kind`` ``"seqlet"``, the default: a filled band; ``"scan"``: a
+        dashed outline; ``"truth"``: a bar along the bottom) and labelled
+        above the axes; a palindrome's hits on both strands get one label, strand ``±``.
     color_scheme
         Any logomaker colour scheme name.
     engine
@@ -202,16 +204,22 @@ def _pad_ylim(ax: Axes, matrix: np.ndarray) -> None:
 
 
 def _draw_motif_hits(ax: Axes, hits: Iterable[Any], start: int, length: int) -> int:
-    """Shade each hit behind the letters and label it above the axes.
+    """Mark each hit on the logo and label it above the axes.
 
-    Labels sit outside the data area so they never cover letters; hits whose
-    labels would collide (overlapping hits, both strands of a palindrome) go on
-    separate rows.  Returns the number of label rows used, so a title can be
-    lifted above them.
+    A hit's optional ``kind`` says what it is, and each kind looks different
+    so they read apart where they overlap: ``"seqlet"`` (the default: where
+    the model looked) is a filled band, ``"scan"`` (where a PWM matched) a
+    dashed outline, ``"truth"`` (where a motif was planted) a solid bar along
+    the bottom.  Both strands of a palindrome at one place get one label,
+    ``(±)``.  Labels sit outside the data area so they never cover letters;
+    labels that would collide go on separate rows.  A legend names the kinds
+    when more than one is shown.  Returns the number of label rows used, so a
+    title can be lifted above them.
     """
     hits = list(hits)
     if not hits:
         return 0
+    strands: dict[tuple, set] = {}
     for hit in hits:
         check(
             all(hasattr(hit, attribute) for attribute in ("start", "end", "name")),
@@ -222,47 +230,67 @@ def _draw_motif_hits(ax: Axes, hits: Iterable[Any], start: int, length: int) -> 
             f"motif hit {hit.name!r} spans {hit.start}-{hit.end}, outside the {length} plotted columns; "
             "hit coordinates are 0-based, half-open and relative to the plotted array",
         )
-    colors = {}
-    for hit in hits:
-        colors.setdefault(str(hit.name), _MOTIF_COLORS[len(colors) % len(_MOTIF_COLORS)])
+        kind = getattr(hit, "kind", "seqlet")
+        check(kind in _MARK_STYLES, f"motif hit {hit.name!r} has kind {kind!r}; use one of {list(_MARK_STYLES)}")
+        strands.setdefault((hit.start, hit.end, kind, str(hit.name)), set()).add(getattr(hit, "strand", None))
+    colors: dict[str, str] = {}
+    for _, _, _, name in strands:
+        colors.setdefault(name.lower(), _MOTIF_COLORS[len(colors) % len(_MOTIF_COLORS)])
 
     bp_per_point = _bp_per_point(ax, length)
     fontsize = 8.0
     row_ends: list[float] = []
-    for hit in sorted(hits, key=lambda h: (h.start, h.end)):
-        color = colors[str(hit.name)]
-        left = start + hit.start + 0.5
-        right = start + hit.end + 0.5
-        ax.axvspan(left, right, color=to_rgba(color, 0.16), linewidth=0, zorder=-2)
-        text = _hit_label(hit)
+    for (first, end, kind, name), hit_strands in sorted(strands.items()):
+        color = colors[name.lower()]
+        left, right = start + first + 0.5, start + end + 0.5
+        ax.axvspan(left, right, **_MARK_STYLES[kind]["span"](color))
+        text = _hit_label(name, hit_strands)
         # The label is left-aligned at the hit; estimate its width from the font size.
-        label_end = left + (0.62 * fontsize * len(text) + 8) * bp_per_point
-        extent_end = max(right, label_end)
-        row = next((i for i, end in enumerate(row_ends) if end < left), len(row_ends))
-        if row == len(row_ends):
-            row_ends.append(extent_end)
-        else:
-            row_ends[row] = extent_end
-        ax.annotate(
-            text,
-            xy=(left, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(0, 3 + 13 * row),
-            textcoords="offset points",
-            ha="left",
-            va="bottom",
-            fontsize=fontsize,
-            color="black",
-            annotation_clip=False,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": to_rgba(color, 0.3), "edgecolor": color, "lw": 0.6},
-        )
+        extent_end = max(right, left + (0.62 * fontsize * len(text) + 8) * bp_per_point)
+        row = next((i for i, row_end in enumerate(row_ends) if row_end < left), len(row_ends))
+        row_ends[row:row + 1] = [extent_end]
+        ax.annotate(text, xy=(left, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 3 + 13 * row),
+                    textcoords="offset points", ha="left", va="bottom", fontsize=fontsize, color="black",
+                    annotation_clip=False, bbox=_MARK_STYLES[kind]["label"](color))
+    kinds = [kind for kind in _MARK_STYLES if any(key[2] == kind for key in strands)]
+    if len(kinds) > 1:
+        handles = [Patch(label=_MARK_STYLES[kind]["legend"], **{k: v for k, v in _MARK_STYLES[kind]["span"]("#555555")
+                                                                 .items() if k not in ("ymin", "ymax", "zorder")})
+                   for kind in kinds]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
     return len(row_ends)
 
 
-def _hit_label(hit: Any) -> str:
-    """``"GATA1 (+)"``; strand is left out when the hit has none."""
-    strand = getattr(hit, "strand", None)
-    return f"{hit.name} ({strand})" if strand not in (None, "", ".") else str(hit.name)
+#: How each kind of logo mark is drawn: its span, its label box and its legend entry.
+_MARK_STYLES = {
+    "seqlet": {
+        "span": lambda color: {"facecolor": to_rgba(color, 0.2), "linewidth": 0, "zorder": -2},
+        "label": lambda color: {"boxstyle": "round,pad=0.2", "facecolor": to_rgba(color, 0.3), "edgecolor": color,
+                                "lw": 0.6},
+        "legend": "seqlet",
+    },
+    "scan": {
+        "span": lambda color: {"fill": False, "edgecolor": color, "linestyle": (0, (3, 2)), "linewidth": 1.1,
+                               "zorder": -1},
+        "label": lambda color: {"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": color,
+                                "linestyle": "--", "lw": 0.8},
+        "legend": "motif scan",
+    },
+    "truth": {
+        "span": lambda color: {"facecolor": color, "linewidth": 0, "ymin": 0, "ymax": 0.045, "zorder": 3},
+        "label": lambda color: {"boxstyle": "square,pad=0.2", "facecolor": to_rgba(color, 0.75), "edgecolor": color,
+                                "lw": 0.6},
+        "legend": "planted",
+    },
+}
+
+
+def _hit_label(name: str, strands: set) -> str:
+    """``"GATA1 (+)"``; ``(±)`` for both strands at one place (a palindrome); no strand when none is given."""
+    strands = {s for s in strands if s not in (None, "", ".")}
+    if not strands:
+        return name
+    return f"{name} ({'±' if len(strands) > 1 else strands.pop()})"
 
 
 def _bp_per_point(ax: Axes, length: int) -> float:

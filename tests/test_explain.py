@@ -250,3 +250,115 @@ def test_a_run_stopped_while_packing_npz_resumes(tmp_path, tiny_model):
         np.testing.assert_array_equal(np.load(out / name)["arr_0"], expected)
     assert _manifest(out)["complete"]
     assert sorted(p.name for p in out.glob("*.npy")) == ["prediction.npy"]
+
+
+# --------------------------------------------------------------------------- seqlets in explain runs
+SEQLET_ARGS = ["--method", "grad_x_input", "--logos", "2", "--quiet", "--threads", "1", "--seqlets",
+               "--seqlet-p", "0.1"]
+
+
+@pytest.mark.slow
+def test_explain_seqlets_do_not_depend_on_batch_size_and_seqsal_seqlets_gives_the_same(tmp_path, tiny_model):
+    """One null per run (a fixed-seed sample), so batch size changes nothing; the command reproduces the run."""
+    import pandas as pd
+
+    from seqsal.explain.seqlets import TABLE_COLUMNS
+
+    model, fasta = _inputs(tmp_path, tiny_model, 30)
+    runs = {}
+    for batch in (4, 16):
+        out = tmp_path / f"b{batch}"
+        assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--batch-size",
+                     str(batch), *SEQLET_ARGS]) == 0
+        runs[batch] = pd.read_csv(out / "seqlets.tsv", sep="\t")
+    table = runs[4]
+    assert len(table) > 0 and list(table.columns) == list(TABLE_COLUMNS)
+    pd.testing.assert_frame_equal(table, runs[16])
+    assert ((table["start"] <= table["core_start"]) & (table["core_end"] <= table["end"])).all()
+    assert table["start"].between(1, TINY.input_length).all() and table["end"].between(1, TINY.input_length).all()
+    manifest = read_manifest(tmp_path / "b4")
+    assert manifest["files"]["seqlets"] == "seqlets.tsv" and (tmp_path / "b4" / "seqlets.png").is_file()
+    assert manifest["seqlets"]["null"]["grad_x_input"]["records_sampled"] == 30
+    assert manifest["seqlets"]["settings"]["p_threshold"] == 0.1
+    assert "<h2>Seqlets</h2>" in (tmp_path / "b4" / "report.html").read_text()
+
+    out = tmp_path / "command"
+    assert main(["seqlets", str(tmp_path / "b4"), "--out", str(out), "--p-threshold", "0.1", "--quiet",
+                 "--threads", "1"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out / "seqlets.tsv", sep="\t"), table)
+    summary = pd.read_csv(out / "summary.tsv", sep="\t")
+    assert summary["n_seqlets"].sum() == len(table)
+    assert read_manifest(out)["kind"] == "seqlets" and (out / "report.html").is_file()
+
+
+def test_seqlet_positions_are_1_based_inclusive_in_the_record_as_given(tiny_model):
+    """A cropped record (offset 5) and a padded one (offset -10, 30 bases): cores map to record positions and
+    flanks are clipped to the record's bases."""
+    import pandas as pd
+
+    from seqsal.explain.seqlets import SeqletRunSettings, call_bundle_seqlets, rows_from_arrays
+
+    length = TINY.input_length
+    onehot = np.zeros((2, 4, length), dtype=np.float32)
+    onehot[:, 0, :] = 1
+    attributions = np.zeros_like(onehot)
+    attributions[0, 0, 10:18] = 5.0  # model columns 10..17 of a record cropped at offset 5
+    attributions[1, 0, 10:16] = 5.0  # columns 10..15 of a record padded with 10 Ns on the left
+    records = pd.DataFrame({"id": ["cropped", "padded"], "offset": [5, -10], "original_length": [60, 30]})
+    rows = rows_from_arrays(onehot, {"grad_x_input": attributions}, records)
+    result = call_bundle_seqlets(tiny_model, rows, ExplainSettings(methods=("grad_x_input",)), 0,
+                                 SeqletRunSettings(annotate=False), progress=False)
+    table = result.table.set_index("id")
+    assert table.loc["cropped", ["core_start", "core_end", "start", "end"]].tolist() == [16, 23, 13, 26]
+    assert table.loc["padded", ["core_start", "core_end", "start", "end"]].tolist() == [1, 6, 1, 9]
+    assert (table["motif"] == "unknown").all() and (table["strand"] == ".").all()
+
+
+def test_logo_marks_seqlets_scan_hits_and_truth_differently_with_one_label_per_palindrome():
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from seqsal.explain.render import LogoMark
+    from seqsal.plot import plot_logo
+
+    marks = [LogoMark(5, 12, "Gata1"), LogoMark(20, 28, "FOS::JUN", "scan", "+"),
+             LogoMark(20, 28, "FOS::JUN", "scan", "-"), LogoMark(4, 15, "Gata1", "truth", "+")]
+    ax = plot_logo(np.ones((4, 40)), motif_hits=marks)
+    labels = sorted(text.get_text() for text in ax.texts)
+    assert labels == ["FOS::JUN (±)", "Gata1", "Gata1 (+)"]
+    spans = [p for p in ax.patches if isinstance(p, Rectangle)]  # axvspan rectangles; letters are PathPatches
+    filled = [p for p in spans if p.get_fill() and p.get_linewidth() == 0]
+    dashed = [p for p in spans if not p.get_fill()]
+    assert len(dashed) == 1 and dashed[0].get_linestyle() == (0, (3, 2))
+    assert len(filled) == 2  # the seqlet band and the truth bar
+    bar_heights = sorted(p.get_bbox().height for p in filled)
+    assert bar_heights[0] < 0.1 * bar_heights[1]  # the truth bar is a thin strip, the seqlet band full height
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["seqlet", "motif scan", "planted"]
+    plt.close(ax.figure)
+
+
+@pytest.mark.slow
+def test_explain_with_truth_and_seqlets_draws_marked_logos_and_bad_truth_fails_first(tmp_path, tiny_model, capsys):
+    model, fasta = _inputs(tmp_path, tiny_model, 6)
+    truth = tmp_path / "planted.tsv"
+    truth.write_text("id\tname\tstart\tend\tstrand\nr0\tGata1\t3\t9\t+\n")
+    out = tmp_path / "run"
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(out), "--truth", str(truth),
+                 "--motifs", "GATA1", *SEQLET_ARGS]) == 0
+    assert len(list((out / "logos").glob("*.png"))) == 2
+    assert main(["logo", str(out), "--ids", "r0", "--no-seqlets", "--truth", str(truth)]) == 0
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("id\tmotif\nr0\tGata1\n")
+    capsys.readouterr()
+    assert main(["explain", str(fasta), "--model", str(model), "--out", str(tmp_path / "new"), "--truth",
+                 str(bad), *SEQLET_ARGS]) == 2
+    assert "lacks columns ['name', 'start', 'end']" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    import torch
+
+    from seqsal.models import EnhancerCNN
+
+    torch.manual_seed(1)
+    other = save_model(EnhancerCNN(TINY), tmp_path / "other.pt")
+    assert main(["seqlets", str(out), "--out", str(tmp_path / "other"), "--model", str(other), "--quiet"]) == 2
+    assert "differs from the one" in capsys.readouterr().err and not (tmp_path / "other").exists()

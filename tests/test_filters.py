@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqsal.views import filter_matching
+from seqsal import motif_compare
 from seqsal.views import filters as F
 from seqsal.cli import main
 from seqsal.encoding import ALPHABET, one_hot
@@ -238,7 +238,7 @@ def test_best_match_columns_come_from_the_best_target_and_q_is_step_up(monkeypat
         calls.append((len(queries), len(targets)))
         return p, np.zeros_like(p), offsets, overlaps, strands
 
-    monkeypatch.setattr(filter_matching, "_tomtom", lambda: fake_tomtom)
+    monkeypatch.setattr(motif_compare, "load_tomtom", lambda purpose: fake_tomtom)
     pfms = F.filter_pfms(_pattern_model("ACGT"), one_hot(["TTACGTTTTTTT"] * 3), 1.0, device="cpu")
     table = F.match_filters(pfms, database, min_sites=1, q_threshold=0.02)
     assert calls == [(1, 30)]  # only the filter with sites is compared, against every target

@@ -239,3 +239,31 @@ def test_seqlets_recover_planted_motifs_with_the_bundled_model():
     # The random model has its own shuffled null, so it gets about the nominal rate of noise seqlets
     # (not "far fewer" in number, see the benchmark); they land on planted motifs only by chance.
     assert chance["recall"] <= 0.25 and chance["precision"] <= 0.4
+
+
+def test_seqlet_functions_are_in_the_top_level_api():
+    import seqsal
+    from seqsal import seqlets
+
+    for name in ("call_seqlets", "annotate_seqlets", "summarize_seqlets"):
+        assert getattr(seqsal, name) is getattr(seqlets, name) and name in dir(seqsal)
+
+
+def test_best_matches_is_one_row_per_query_with_bh_q_of_the_best(monkeypatch):
+    """The shared Tomtom step: best target by p, q = step-up BH over the query's comparisons."""
+    from seqsal import motif_compare
+
+    motifs = list(MotifDatabase.default())[:10]
+    p = np.full((2, 10), 0.5)
+    p[0, 3], p[0, 7], p[1, 0] = 0.001, 0.002, 0.2
+    strands = np.zeros((2, 10))
+    strands[0, 3] = 1
+    monkeypatch.setattr(motif_compare, "load_tomtom",
+                        lambda purpose: lambda q, t: (p, p, np.zeros_like(p), np.full_like(p, 5), strands))
+    table = motif_compare.best_matches([np.full((4, 6), 0.25)] * 2, MotifDatabase(motifs))
+    assert table["match_id"].tolist() == [motifs[3].id, motifs[0].id]
+    assert table["q_value"].tolist() == pytest.approx([0.002 * 10 / 2, 0.5])
+    assert table["strand"].tolist() == ["-", "+"] and table["overlap"].tolist() == [5, 5]
+    assert motif_compare.best_matches([], MotifDatabase(motifs)).empty
+    with pytest.raises(SeqsalError, match=r"query 0 must be a \(4, w\)"):
+        motif_compare.best_matches([np.zeros((3, 5))])

@@ -38,6 +38,14 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
     parser.add_argument("--motif-threshold", type=options.fraction, default=0.8,
                          help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
+    options.add_seqlet_marks(parser)
+    parser.add_argument("--seqlets", action="store_true",
+                        help="call seqlets (significant stretches of attribution, named after known motifs by "
+                             "Tomtom; needs memelite) into seqlets.tsv, seqlet_summary.tsv and seqlets.png, add "
+                             "them to the report and box them on the logos")
+    parser.add_argument("--seqlet-p", type=options.fraction, default=0.02,
+                        help="with --seqlets: window p-value threshold against the run's shuffled null "
+                             "(default 0.02)")
     parser.add_argument("--batch-size", type=options.positive_int, default=128, help="sequences per batch (default 128)")
     parser.add_argument("--dedupe-ids", action="store_true",
                         help="rename repeated record ids to <id>_2, <id>_3, ... (listed in the manifest) instead "
@@ -88,6 +96,7 @@ def run(args: argparse.Namespace) -> None:
         fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
         motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
         options=_method_options(args), first_index=args.first_index, dedupe_ids=args.dedupe_ids,
+        seqlets=args.seqlets, seqlet_p_threshold=args.seqlet_p, truth=args.truth,
     )
     options.check_input(args)
     model = options.model_from_args(args)
@@ -108,4 +117,5 @@ def run(args: argparse.Namespace) -> None:
         print(f"renamed {len(renamed)} repeated record ids (first: record {first['record']} {first['id']!r} -> "
               f"{first['renamed_to']!r}); manifest.json lists all", file=sys.stderr)
     print(f"explained {len(bundle.scores)} sequences with {', '.join(settings.methods)}; "
-          f"wrote {bundle.folder}/ (report.html, scores.tsv, ohe, attr.*, logos/)", file=sys.stderr)
+          f"wrote {bundle.folder}/ (report.html, scores.tsv, ohe, attr.*, logos/"
+          f"{', seqlets.tsv' if settings.seqlets else ''})", file=sys.stderr)

@@ -15,16 +15,16 @@ from contextlib import contextmanager
 
 from seqsal import __version__
 from seqsal.cli import (
-    audit, dream, evaluate, explain, filters, logo, merge, modisco_coords, pitfalls, predict, shortcut, simulate, split,
-    tracks, train,
+    audit, dream, evaluate, explain, filters, logo, merge, modisco_coords, pitfalls, predict, seqlets, shortcut,
+    simulate, split, tracks, train,
 )
 from seqsal.errors import SeqsalError
 
 EPILOG = "Run 'seqsal <command> --help' for a command's options. Docs: README.md."
 
 #: Commands in the order ``seqsal --help`` lists them.
-COMMANDS = (simulate, train, predict, explain, logo, split, merge, tracks, modisco_coords, audit, evaluate, shortcut,
-            dream, filters, pitfalls)
+COMMANDS = (simulate, train, predict, explain, logo, seqlets, split, merge, tracks, modisco_coords, audit, evaluate,
+            shortcut, dream, filters, pitfalls)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,13 @@ def add_output(parser: argparse.ArgumentParser) -> None:
                              "rewrite all of its files (they are deleted)")
 
 
+def add_seqlet_marks(parser: argparse.ArgumentParser) -> None:
+    """``--truth``: a table of true motif instances to mark on logos (the simulator's planted.tsv)."""
+    parser.add_argument("--truth", default=None, metavar="PLANTED.TSV",
+                        help="mark these true motif instances on the logos as bars (a table with id, name, start, "
+                             "end, 0-based half-open, like seqsal simulate's planted.tsv)")
+
+
 def add_model(parser: argparse.ArgumentParser, default: str | None = "default") -> None:
     """``--model`` and the options that load a user's own model (see "Your own model" in the README).
 

@@ -25,7 +25,11 @@ from seqsal.runs import read_manifest
 NPZ_MAX_SEQUENCES = 20_000
 
 #: Files an earlier explain run may leave besides those its manifest lists (an unfinished run lists none).
-STALE_FILES = ("ohe.np[yz]", "attr.*.np[yz]", "prediction.npy", "scores.tsv", "report.html", "logos/*")
+STALE_FILES = ("ohe.np[yz]", "attr.*.np[yz]", "prediction.npy", "scores.tsv", "report.html", "logos/*", "seqlets.tsv",
+               "seqlet_summary.tsv", "seqlets.png")
+
+#: Files a run with seqlets adds (:mod:`seqsal.explain.seqlets`).
+SEQLET_FILES = ("seqlets.tsv", "seqlet_summary.tsv", "seqlets.png")
 
 
 class ArrayStore:
@@ -93,11 +97,11 @@ def bundle_files(folder: Path, methods: Sequence[str]) -> dict:
             "prediction": "prediction.npy", "scores": "scores.tsv", "report": "report.html"}
 
 
-def bundle_writes(methods: Sequence[str]) -> set[str]:
+def bundle_writes(methods: Sequence[str], seqlets: bool = False) -> set[str]:
     """Every file a run explaining ``methods`` rewrites: each array in either form, since which form a
     run leaves depends on its size, and replacing one form by the other loses nothing."""
     arrays = {f"{stem}.{suffix}" for stem in array_stems(methods) for suffix in ("npy", "npz")}
-    return arrays | {"prediction.npy", "scores.tsv", "report.html"}
+    return arrays | {"prediction.npy", "scores.tsv", "report.html"} | (set(SEQLET_FILES) if seqlets else set())
 
 
 def top_rows(path: Path, n_rows: int) -> pd.DataFrame:
@@ -140,6 +144,11 @@ class Bundle:
     @property
     def ids(self) -> list[str]:
         return list(self.scores["id"])
+
+    def seqlets(self) -> pd.DataFrame | None:
+        """The run's ``seqlets.tsv`` (``explain --seqlets``), or None when it called none."""
+        name = self.manifest["files"].get("seqlets")
+        return io.read_tsv(self.folder / name) if name else None
 
 
 def load_bundle(folder: str | Path) -> Bundle:

@@ -82,8 +82,9 @@ def merge_bundles(
           f"--out {out} is one of the bundles being merged; write the merge to a new folder")
     _check_unique_ids(shards)
     settings = _common_settings(shards)
+    # Shards' seqlets come from per-shard nulls; the merge keeps none (seqsal seqlets calls them on the merge).
     settings.update(n_logos=n_logos, logo_format=logo_format, motifs=tuple(motifs), motif_db=motif_db,
-                    motif_threshold=motif_threshold)
+                    motif_threshold=motif_threshold, seqlets=False, truth=None)
     merged_settings = checked(ExplainSettings(**settings))
     motif_list = resolve_motifs(merged_settings.motifs, motif_db)
 

@@ -9,6 +9,8 @@ can all read:
 ``scores.tsv``              id, prediction, how each sequence was fitted, top positions; where the
                             input says where records lie (BED, coordinate ids): their genome span
                             and top positions in genome coordinates (:mod:`.coordinates`)
+``seqlets.tsv`` ...         with ``settings.seqlets``: seqlets, their summary and chart
+                            (:mod:`seqsal.explain.seqlets`)
 ``logos/``                  stacked logo figures of the top-K sequences
 ``report.html``             one self-contained page with settings, predictions and logos
 ``manifest.json``           versions, hashes, method parameters; ``complete`` is
@@ -63,7 +65,14 @@ from seqsal.explain.records import (
     open_intervals,
     scan_input,
 )
-from seqsal.explain.render import draw_bundle
+from seqsal.explain.render import draw_bundle, read_truth
+from seqsal.explain.seqlets import (
+    BundleRows,
+    SeqletResult,
+    SeqletRunSettings,
+    call_bundle_seqlets,
+    write_seqlet_files,
+)
 from seqsal.explain.settings import (
     PRESENTATION_SETTINGS,
     ExplainSettings,
@@ -72,6 +81,7 @@ from seqsal.explain.settings import (
 )
 from seqsal.figures.style import FigureOptions
 from seqsal.models import EnhancerCNN, load_model, model_provenance, predict
+from seqsal.motif_compare import load_tomtom
 from seqsal.motifs import Motif, resolve_motifs
 from seqsal.progress import Progress
 from seqsal.runs import RunFolder
@@ -179,6 +189,10 @@ def _prepare(model, settings: ExplainSettings | None) -> tuple[ExplainSettings, 
     """Check the settings, load the model, resolve the target and the motifs: all before the input is read."""
     settings = checked(settings or ExplainSettings())
     loaded = load_model(model)
+    if settings.truth:
+        read_truth(settings.truth)
+    if settings.seqlets:
+        load_tomtom("naming seqlets after known motifs")
     return settings, loaded, resolve_target(loaded, settings.target), resolve_motifs(settings.motifs,
                                                                                        settings.motif_db)
 
@@ -189,12 +203,23 @@ def _explain(source: CheckedInput, name: str, model_source, model: EnhancerCNN, 
     """The run itself, once the input is checked: dry run, folder, arrays, scores, logos and report."""
     _dry_run(model, source, target, settings, device)
     fields = _manifest_fields(name, source, model_source, model, settings, target)
-    folder = _open_folder(out, fields, settings.methods, resume=resume, force=force)
+    folder = _open_folder(out, fields, bundle_writes(settings.methods, settings.seqlets), resume=resume,
+                          force=force)
     stores = _stores(folder, source.n_records, model, settings.methods)
     _explain_records(folder, stores, source, model, target, settings, device, progress)
     predictions = stores["prediction"].read(0, source.n_records)[:, target]
     _write_scores(folder.path / "scores.tsv", source, stores, predictions, model, settings)
-    return finish_bundle(folder, stores, settings, motifs, figure)
+    seqlets = _seqlets(folder, stores, model, target, settings, device, progress) if settings.seqlets else None
+    return finish_bundle(folder, stores, settings, motifs, seqlets, figure)
+
+
+def _seqlets(folder: RunFolder, stores: dict[str, ArrayStore], model: EnhancerCNN, target: int,
+             settings: ExplainSettings, device, progress: bool) -> SeqletResult:
+    """The run's seqlets, called from the stored arrays (one null per method, see :mod:`.seqlets`)."""
+    records = io.read_tsv(folder.path / "scores.tsv", usecols=["id", "offset", "original_length"])
+    rows = BundleRows(stores["ohe"].read, {m: stores[m].read for m in settings.methods}, records)
+    run_settings = SeqletRunSettings(p_threshold=settings.seqlet_p_threshold, motif_db=settings.motif_db)
+    return call_bundle_seqlets(model, rows, settings, target, run_settings, device=device, progress=progress)
 
 
 def _dry_run(model: EnhancerCNN, source: CheckedInput, target: int, settings: ExplainSettings, device) -> None:
@@ -233,15 +258,21 @@ def _explain_records(folder: RunFolder, stores: dict[str, ArrayStore], source: C
 
 
 def finish_bundle(folder: RunFolder, stores: dict[str, ArrayStore], settings: ExplainSettings,
-                  motifs: Sequence[Motif] = (), figure: FigureOptions | None = None) -> Bundle:
-    """Logos, report, ``.npz`` conversion and the completed manifest: the end of an explain run or a merge.
+                  motifs: Sequence[Motif] = (), seqlets: SeqletResult | None = None,
+                  figure: FigureOptions | None = None) -> Bundle:
+    """Seqlet files, logos, report, ``.npz`` conversion and the completed manifest: the end of an explain
+    run or a merge.
 
     Expects the arrays in ``stores`` and ``scores.tsv`` to be written; ``figure`` shapes the logos.
     """
-    draw_bundle(folder.path, folder.manifest, stores, settings, motifs, figure)
+    seqlet_files = {}
+    if seqlets is not None:
+        seqlet_files = write_seqlet_files(folder.path, seqlets, "seqlet_summary.tsv")
+        folder.save(seqlets=seqlets.info)
+    draw_bundle(folder.path, folder.manifest, stores, settings, motifs, seqlets, figure)
     if folder.manifest["n_sequences"] <= NPZ_MAX_SEQUENCES:
         pack_arrays(folder.path, settings.methods)
-    folder.finish(bundle_files(folder.path, settings.methods))
+    folder.finish({**bundle_files(folder.path, settings.methods), **seqlet_files})
     return load_bundle(folder.path)
 
 
@@ -256,14 +287,14 @@ def _stores(folder: RunFolder, n: int, model: EnhancerCNN, methods: Sequence[str
     }
 
 
-def _open_folder(out: str | Path, fields: dict, methods: Sequence[str], *, resume: bool, force: bool) -> RunFolder:
+def _open_folder(out: str | Path, fields: dict, writes: set[str], *, resume: bool, force: bool) -> RunFolder:
     """Claim ``out`` for a new run, or reopen the interrupted run there; the manifest says ``complete: false``.
 
     The manifest is written before any array, so a run stopped at any point
     leaves a folder that ``resume`` can continue.
     """
     if not resume:
-        folder = RunFolder.claim(out, "explain", writes=bundle_writes(methods), force=force, resumable=True,
+        folder = RunFolder.claim(out, "explain", writes=writes, force=force, resumable=True,
                                  clear=STALE_FILES)
         folder.start(fields)
         return folder

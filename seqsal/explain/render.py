@@ -9,6 +9,13 @@ hypothetical scores describe bases that are not there), labelled ``1`` to its
 length.  Known motifs are searched in the same window, so boxes sit on real
 bases.  Logo files are named by :func:`seqsal.io.id_file_stem`, bounded and
 distinct for distinct ids.
+
+Three kinds of marks can sit on a logo (:class:`LogoMark`): **seqlets**
+(filled bands, named after their Tomtom match; drawn whenever the run called
+seqlets), **scan hits** of the motifs asked for (dashed outlines), and
+**planted** instances from a simulator's ``planted.tsv`` (solid bars along the
+bottom), so a reader sees where motifs were planted, where the model looked
+and where a PWM matched.
 """
 
 from __future__ import annotations
@@ -29,17 +36,65 @@ from seqsal.checks import check_choice, check_int
 from seqsal.choices import FIGURE_FORMATS
 from seqsal.errors import check
 from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
+from seqsal.explain.seqlets import SeqletResult, add_seqlet_section
 from seqsal.explain.settings import ExplainSettings
 from seqsal.figures.style import FigureOptions
 from seqsal.motifs import Motif, scan
 from seqsal.plot import AttributionCanvas, save_figure, save_pdf_pages
 from seqsal.progress import Progress
 from seqsal.report import Report
+from seqsal.seqlets import UNKNOWN
 
 REPORT_ROWS = 200
 #: Figures drawn per pool task, and the number of figures from which a pool pays for its start-up.
 CHUNK = 25
 POOL_FROM = 50
+
+#: Columns a ground-truth table needs (the simulator's ``planted.tsv``: 0-based, half-open, record coordinates).
+TRUTH_COLUMNS = ("id", "name", "start", "end")
+
+
+@dataclass(frozen=True)
+class LogoMark:
+    """A span marked on a logo, in plotted columns (0-based, half-open); ``kind`` picks how it is drawn
+    (:func:`seqsal.plot.plot_logo`): ``"seqlet"``, ``"scan"`` or ``"truth"``."""
+
+    start: int
+    end: int
+    name: str
+    kind: str = "seqlet"
+    strand: str | None = None
+
+
+def read_truth(path: str | Path) -> pd.DataFrame:
+    """A table of true motif instances (``id, name, start, end``, 0-based half-open, like ``planted.tsv``)."""
+    check(Path(path).is_file(), f"truth table {path} does not exist; check the path")
+    table = io.read_tsv(path)
+    missing = [c for c in TRUTH_COLUMNS if c not in table.columns]
+    check(not missing, f"truth table {path}: lacks columns {missing}; give a table like the simulator's "
+                       "planted.tsv (id, name, start, end)")
+    return table
+
+
+def _marks(table: pd.DataFrame | None, item: LogoItem, method: str, first: int, width: int) -> list[LogoMark]:
+    """Seqlets (``seqlets.tsv``: 1-based inclusive cores) or truth rows (0-based half-open) of this record
+    and method as marks over the plotted columns, which start at record position ``first`` (0-based)."""
+    if table is None:
+        return []
+    seqlets = "core_start" in table.columns
+    rows = table[(table["id"] == item.record_id) & ((table["method"] == method) if seqlets else True)]
+    marks = []
+    for row in rows.itertuples(index=False):
+        if seqlets:
+            start, end = row.core_start - 1 - first, row.core_end - first
+            name = (row.motif if row.motif != UNKNOWN else "seqlet") + (" (neg.)" if row.sign < 0 else "")
+            mark = LogoMark(max(0, start), min(width, end), name)
+        else:
+            start, end = row.start - first, row.end - first
+            mark = LogoMark(max(0, start), min(width, end), row.name, "truth", getattr(row, "strand", None))
+        if mark.start < mark.end:
+            marks.append(mark)
+    return marks
 
 
 @dataclass(frozen=True)
@@ -144,6 +199,8 @@ def draw_logos(
     style: LogoStyle = LogoStyle(),
     workers: int | None = None,
     progress: bool = False,
+    seqlets: pd.DataFrame | None = None,
+    truth: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Draw a stacked logo figure per item and method into ``<folder>/logos``.
 
@@ -151,7 +208,9 @@ def draw_logos(
     with the stem from :func:`seqsal.io.id_file_stem`; PDF gives one
     multi-page file per method, the format for a supplement with many
     sequences.  Known motifs are boxed where their log-odds score reaches
-    ``style.motif_threshold`` of its maximum.  Figures of one length reuse one
+    ``style.motif_threshold`` of its maximum (dashed outlines); seqlets (a
+    ``seqlets.tsv`` table) are filled bands; ``truth`` rows (``planted.tsv``)
+    are bars along the bottom.  Figures of one length reuse one
     :class:`~seqsal.plot.AttributionCanvas`; PNG and SVG files are drawn by
     ``workers`` processes (default: one below :data:`POOL_FROM` figures, else
     one per CPU core, at most 8), with progress reported per chunk.
@@ -168,9 +227,9 @@ def draw_logos(
         ids = [item.record_id for item in method_items]
         check(len(set(ids)) == len(ids), f"logos of {method!r}: an id is listed twice; each file is named by its id")
         if style.fmt == "pdf" and method_items:
-            jobs.append((logos, method, method_items, tuple(motifs), style))
+            jobs.append((logos, method, method_items, tuple(motifs), style, seqlets, truth))
         else:
-            jobs.extend((logos, method, method_items[i:i + CHUNK], tuple(motifs), style)
+            jobs.extend((logos, method, method_items[i:i + CHUNK], tuple(motifs), style, seqlets, truth)
                         for i in range(0, len(method_items), CHUNK))
     paths: list[Path] = []
     with Progress(total, "logos", "figure", enabled=progress) as bar:
@@ -189,7 +248,7 @@ def draw_logos(
 
 
 def _draw_job(logos: Path, method: str, items: Sequence[LogoItem], motifs: Sequence[Motif],
-              style: LogoStyle) -> list[Path]:
+              style: LogoStyle, seqlets: pd.DataFrame | None, truth: pd.DataFrame | None) -> list[Path]:
     """Draw one method's items (a chunk, or a whole PDF) with one canvas per length; returns the files."""
     canvases: dict[int, AttributionCanvas] = {}
     label = f"{method} (corrected)" if style.correct else method
@@ -198,12 +257,16 @@ def _draw_job(logos: Path, method: str, items: Sequence[LogoItem], motifs: Seque
     def figures():
         for item in items:
             onehot, hypothetical, start = item.real_bases()
-            hits = scan(onehot[None], motifs, relative_threshold=style.motif_threshold) if motifs else []
+            hits = [LogoMark(hit.start, hit.end, hit.name, "scan", hit.strand)
+                    for hit in (scan(onehot[None], motifs, relative_threshold=style.motif_threshold)
+                                if motifs else [])]
+            width = onehot.shape[1]
+            marks = [*_marks(seqlets, item, method, start, width), *hits, *_marks(truth, item, method, start, width)]
             lo, hi = style.figure.columns(start, onehot.shape[1])
             if hi - lo not in canvases:
                 canvases[hi - lo] = AttributionCanvas(hi - lo, unit=style.unit, figure=style.figure)
             yield canvases[hi - lo].draw(hypothetical, onehot, record_id=item.record_id, prediction=item.prediction,
-                                         task=style.task, method=label, motif_hits=hits, start=start)
+                                         task=style.task, method=label, motif_hits=marks, start=start)
 
     try:
         if style.fmt == "pdf":
@@ -221,16 +284,20 @@ def _draw_job(logos: Path, method: str, items: Sequence[LogoItem], motifs: Seque
 
 
 def draw_bundle(folder: Path, manifest: dict, stores: dict[str, ArrayStore], settings: ExplainSettings,
-                motifs: Sequence[Motif] = (), figure: FigureOptions | None = None) -> None:
+                motifs: Sequence[Motif] = (), seqlets: SeqletResult | None = None,
+                figure: FigureOptions | None = None) -> None:
     """The drawn part of a bundle: logos of the top predictions and ``report.html``.
 
-    Expects the arrays in ``stores`` and ``scores.tsv`` to be written.
-    ``figure`` sizes and windows the logos (screen defaults when omitted).
+    Expects the arrays in ``stores``, ``scores.tsv`` and, with ``seqlets``,
+    ``seqlets.png`` to be written.  ``figure`` sizes and windows the logos
+    (screen defaults when omitted).
     """
+    truth = read_truth(settings.truth) if settings.truth else None
     style = dataclasses.replace(bundle_style(manifest, settings.logo_format, figure),
                                 motif_threshold=settings.motif_threshold)
-    logo_paths = draw_logos(folder, top_logo_items(folder, manifest, stores, settings), motifs=motifs, style=style)
-    write_report(folder, manifest, top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths)
+    logo_paths = draw_logos(folder, top_logo_items(folder, manifest, stores, settings), motifs=motifs, style=style,
+                            seqlets=None if seqlets is None else seqlets.table, truth=truth)
+    write_report(folder, manifest, top_rows(folder / "scores.tsv", REPORT_ROWS), logo_paths, seqlets)
 
 
 def model_card(metadata: dict) -> dict[str, str]:
@@ -249,7 +316,8 @@ def model_card(metadata: dict) -> dict[str, str]:
     return card
 
 
-def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Sequence[Path]) -> Path:
+def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Sequence[Path],
+                 seqlets: SeqletResult | None = None) -> Path:
     """Write ``report.html``: settings, the top of the prediction table and the logos, all embedded."""
     settings = manifest["settings"]
     digest = manifest["input"]["sha256"]
@@ -260,7 +328,9 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
         f"({'with' if settings['correct'] else 'without'} gradient correction) on the model's "
         f"{settings['output']} for target {settings['target']}. Logos show projected scores "
         "(hypothetical × one-hot) over each record's own bases, numbered as in the input: letters above the "
-        "axis raise the prediction, letters below lower it; shaded boxes mark known-motif matches."
+        "axis raise the prediction, letters below lower it. Filled bands mark seqlets (named after their "
+        "best known-motif match), dashed outlines PWM-scan matches of the motifs asked for, and bars along the "
+        "bottom planted (true) instances."
     )
     run = {
         "input": source,
@@ -281,6 +351,8 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
         f"The {len(top)} highest predictions of {manifest['n_sequences']}"
     report.add_table(top, caption=f"{shown}, ranked by prediction (highest first; all rows are in scores.tsv); "
                                   "top positions are 1-based in the input sequence.")
+    if seqlets is not None:
+        add_seqlet_section(report, seqlets, folder / "seqlets.png")
     pngs = [p for p in logo_paths if p.suffix == ".png"]
     if pngs:
         report.add_heading("Logos of the top sequences")

@@ -16,7 +16,8 @@ from seqsal.choices import FIGURE_FORMATS, OUTPUTS
 from seqsal.errors import check
 
 #: Settings that only shape logos and the report, drawn at the end: a resumed run (or a merge) may change them.
-PRESENTATION_SETTINGS = ("n_logos", "logo_format", "motifs", "motif_db", "motif_threshold")
+PRESENTATION_SETTINGS = ("n_logos", "logo_format", "motifs", "motif_db", "motif_threshold", "truth", "seqlets",
+                         "seqlet_p_threshold")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class ExplainSettings:
     motif_threshold: float = 0.8
     logo_format: str = "png"
     options: dict = field(default_factory=dict)
+    seqlets: bool = False  # call seqlets at the end of the run (seqsal.explain.seqlets), box them on logos
+    seqlet_p_threshold: float = 0.02
+    truth: str | None = None  # a planted.tsv whose instances the logos mark as ground truth
     first_index: int = 0  # global index of the input's first record: seeds stay those of a whole-file run
     dedupe_ids: bool = False  # suffix repeated record ids with _2, _3, ... instead of refusing them
 
@@ -64,6 +68,7 @@ def checked(settings: ExplainSettings) -> ExplainSettings:
     check_int(settings.first_index, "first_index", minimum=0)
     check_number(settings.motif_threshold, "motif_threshold", minimum=0, maximum=1, include_minimum=False)
     check_choice(settings.logo_format, "logo_format", FIGURE_FORMATS)
+    check_number(settings.seqlet_p_threshold, "seqlet_p_threshold", minimum=0, maximum=1, include_minimum=False)
     accepted = {name for method in settings.methods for name in method_options(method)}
     for name in settings.options:
         check(name in accepted, f"option {name!r} applies to none of the methods {list(settings.methods)}")

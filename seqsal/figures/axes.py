@@ -102,37 +102,6 @@ def replaced(hit: Any, **changes: Any) -> Any:
     return moved
 
 
-@dataclasses.dataclass(frozen=True)
-class BothStrands:
-    """A motif site matched on both strands (a palindrome), boxed and labelled once as strand ``"±"``."""
-
-    start: int
-    end: int
-    name: str
-    strand: str = "±"
-
-
-def one_label_per_site(hits: list[Any]) -> list[Any]:
-    """Join a palindrome's hits (same name and span on both strands) into one hit of strand ``"±"``.
-
-    A palindromic motif such as FOS::JUN matches both strands at the same
-    place; two boxes and two stacked labels there say nothing more than one.
-    """
-    strands: dict[tuple, set] = {}
-    for hit in hits:
-        strands.setdefault((str(hit.name), hit.start, hit.end), set()).add(getattr(hit, "strand", None))
-    joined, seen = [], set()
-    for hit in hits:
-        key = (str(hit.name), hit.start, hit.end)
-        if {"+", "-"} <= strands[key]:
-            if key not in seen:
-                joined.append(BothStrands(hit.start, hit.end, str(hit.name)))
-            seen.add(key)
-        else:
-            joined.append(hit)
-    return joined
-
-
 def windowed(matrix: np.ndarray, start: int, hits: Iterable[Any] | None,
               options: FigureOptions) -> tuple[np.ndarray, int, list[Any] | None]:
     """The columns of ``matrix`` inside the options' window, their start, and the hits in view.
@@ -150,7 +119,6 @@ def windowed(matrix: np.ndarray, start: int, hits: Iterable[Any] | None,
             if in_range and (lo, hi) != (0, matrix.shape[1]):
                 hits = [replaced(h, start=max(h.start, lo) - lo, end=min(h.end, hi) - lo)
                         for h in hits if h.end > lo and h.start < hi]
-            hits = one_label_per_site(hits)
     return matrix[:, lo:hi], start + lo, hits
 
 

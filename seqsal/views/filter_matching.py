@@ -1,27 +1,24 @@
 """Naming first-layer filters: Tomtom comparison of their PFMs with a motif database, and MEME output.
 
-The comparison is Tomtom (Gupta et al., Genome Biology 2007) as implemented
-by memelite (``pip install 'seqsal[motifs]'``).  memelite returns, for each
-filter and database motif, the p-value of the best alignment over both
-orientations of the motif (already corrected for trying two strands,
-``1 - (1 - p)^2``).  q-values here are Benjamini-Hochberg adjusted over the
-filter's comparisons with every motif of the database, so "q < 0.05" reads:
-among the database motifs this filter is called similar to, at most 5 % are
-expected to be chance.
+The comparison is Tomtom (memelite, ``pip install 'seqsal[motifs]'``) through
+:func:`seqsal.motif_compare.best_matches`, the same comparison that names
+seqlets: the best match per filter, with its q-value Benjamini-Hochberg
+adjusted over the filter's comparisons with every motif of the database, so
+"q < 0.05" reads: among the database motifs this filter is called similar to,
+at most 5 % are expected to be chance.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from seqsal.checks import check_int, check_number
 from seqsal.encoding import ALPHABET
-from seqsal.errors import SeqsalError, check
+from seqsal.errors import check
+from seqsal.motif_compare import best_matches
 from seqsal.motifs import MotifDatabase, load_database
 from seqsal.views.filter_sites import FilterPFMs
 
@@ -97,31 +94,16 @@ def match_filters(
         "overlap": pd.array([pd.NA] * pfms.n_filters, dtype="Int64"), "matched": "no",
     })
     tested = np.flatnonzero(pfms.n_sites >= min_sites)
-    if tested.size:
-        tomtom = _tomtom()
-        targets = list(database)
-        p_values, _, offsets, overlaps, strands = tomtom(
-            [np.ascontiguousarray(pfms.probabilities[i]) for i in tested],
-            [np.ascontiguousarray(motif.pwm) for motif in targets])
-        for row, index in enumerate(tested):
-            best = int(np.argmin(p_values[row]))
-            q_values = stats.false_discovery_control(p_values[row])
-            table.loc[index, ["match_id", "match_name"]] = targets[best].id, targets[best].name
-            table.loc[index, ["p_value", "q_value"]] = p_values[row, best], q_values[best]
-            table.loc[index, ["offset", "overlap"]] = int(offsets[row, best]), int(overlaps[row, best])
-            table.loc[index, "orientation"] = "+-"[int(strands[row, best])]
-            table.loc[index, "matched"] = "yes" if q_values[best] < q_threshold else "no"
+    matches = best_matches([pfms.probabilities[i] for i in tested], database,
+                           purpose="matching filters to known motifs")
+    for row, index in enumerate(tested):
+        match = matches.iloc[row]
+        table.loc[index, ["match_id", "match_name"]] = match["match_id"], match["match_name"]
+        table.loc[index, ["p_value", "q_value"]] = match["p_value"], match["q_value"]
+        table.loc[index, ["offset", "overlap"]] = int(match["offset"]), int(match["overlap"])
+        table.loc[index, "orientation"] = match["strand"]
+        table.loc[index, "matched"] = "yes" if match["q_value"] < q_threshold else "no"
     return table[list(TABLE_COLUMNS)]
-
-
-def _tomtom() -> Callable:
-    """memelite's Tomtom, imported on first use because memelite (and numba) are an optional extra."""
-    try:
-        from memelite import tomtom
-    except ImportError:
-        raise SeqsalError("matching filters to known motifs needs memelite; install it with "
-                          "pip install 'seqsal[motifs]'") from None
-    return tomtom
 
 
 def summarize(table: pd.DataFrame) -> dict:

@@ -1,0 +1,313 @@
+"""Seqlets of an explain run: one null per run and method, calls in record coordinates, tables, chart, report.
+
+:mod:`seqsal.seqlets` works on arrays; this module runs it over a whole
+bundle, during ``seqsal explain --seqlets`` or afterwards with ``seqsal
+seqlets BUNDLE``, and writes what a reader opens:
+
+``seqlets.tsv``    one row per seqlet: record id, method, 1-based inclusive
+                   ``start``/``end`` (with flanks) and ``core_start``/``core_end`` in the
+                   record's own coordinates (as ``top_positions`` in ``scores.tsv``),
+                   ``strand`` of the motif match, ``sign``, ``score``, ``p``, ``motif``
+                   (``unknown`` unless the best Tomtom match passes), ``q`` and the
+                   best candidate's id, name and p-value, and the consensus
+summary table      per method, motif and sign: seqlets, records with one, their
+                   share, mean score, and a positional histogram over the model's
+                   input columns
+``seqlets.png``    the most frequent motifs per method, as bars
+
+**One null per run.**  The null of each method is built from dinucleotide
+shuffles of a fixed-seed sample of the run's sequences (at most
+``null_sequences`` records, each shuffled often enough to give about
+``null_sequences`` shuffles), attributed with the run's own model, target and
+method options.  Every record is then called against that null on its own, so
+the seqlets do not depend on batch size, and a resumed run gets the same ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from seqsal import io
+from seqsal.attribution import per_position
+from seqsal.checks import check_int, check_number
+from seqsal.errors import check
+from seqsal.explain.settings import ExplainSettings, options_for
+from seqsal.plot import NEGATIVE_COLOR, POSITIVE_COLOR, save_figure
+from seqsal.progress import Progress
+from seqsal.report import Report
+from seqsal.seqlets import (
+    DEFAULT_Q_THRESHOLD,
+    UNKNOWN,
+    SeqletNull,
+    SeqletSettings,
+    annotate_seqlets,
+    call_seqlets,
+    shuffled_null,
+    summarize_seqlets,
+)
+
+#: Columns of ``seqlets.tsv``.
+TABLE_COLUMNS = ("id", "method", "start", "end", "core_start", "core_end", "strand", "sign", "score", "p",
+                 "motif", "q", "match_id", "match_name", "match_p", "consensus")
+
+#: Records whose seqlets are called (and annotated) at a time; memory stays this wide.
+CHUNK = 1024
+
+#: Motif rows per method drawn in the bar chart.
+CHART_ROWS = 12
+
+
+@dataclass(frozen=True)
+class SeqletRunSettings:
+    """How the seqlets of a bundle are called and named; recorded in the manifest.
+
+    Attributes
+    ----------
+    p_threshold
+        Window p-value threshold (:class:`seqsal.seqlets.SeqletSettings`).
+    q_threshold
+        A seqlet takes its best Tomtom match's name when the match's q-value is below this.
+    motif_db
+        MEME or JASPAR file to name seqlets from; None for the bundled JASPAR 2016 vertebrates.
+    null_sequences
+        Shuffled sequences in each method's null: at most this many records
+        are sampled, each shuffled ``ceil(null_sequences / sample)`` times.
+        200 shuffles of a 249-bp input give about 48,000 null windows, enough
+        for p-values well below the default threshold.
+    seed
+        Seed of the sample and the shuffles.
+    annotate
+        Name seqlets with Tomtom (needs memelite); without it every motif is ``unknown``.
+    """
+
+    p_threshold: float = SeqletSettings.p_threshold
+    q_threshold: float = DEFAULT_Q_THRESHOLD
+    motif_db: str | None = None
+    null_sequences: int = 200
+    seed: int = 0
+    annotate: bool = True
+
+    def __post_init__(self) -> None:
+        check_number(self.q_threshold, "q_threshold", minimum=0, maximum=1, include_minimum=False)
+        check_int(self.null_sequences, "null_sequences", minimum=1)
+        check_int(self.seed, "seed", minimum=0)
+        SeqletSettings(p_threshold=self.p_threshold)  # checks p_threshold
+
+    @property
+    def calling(self) -> SeqletSettings:
+        return SeqletSettings(p_threshold=self.p_threshold)
+
+
+@dataclass(frozen=True)
+class BundleRows:
+    """Read access to a bundle's arrays by row range, from an explain run's stores or a loaded bundle.
+
+    ``records`` holds ``id``, ``offset`` and ``original_length`` per row, as in ``scores.tsv``.
+    """
+
+    onehot: Callable[[int, int], np.ndarray]
+    attributions: Mapping[str, Callable[[int, int], np.ndarray]]
+    records: pd.DataFrame
+
+    @property
+    def n(self) -> int:
+        return len(self.records)
+
+
+@dataclass(frozen=True)
+class SeqletResult:
+    """The seqlets of a bundle: the table (record coordinates), the summary, and what the manifest records."""
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    info: dict
+
+
+def null_for(model: nn.Module, rows: BundleRows, method: str, attribute_options: dict,
+             settings: SeqletRunSettings) -> tuple[SeqletNull, dict]:
+    """The run's null for ``method``: shuffles of a fixed-seed sample of its records, and how it was built."""
+    rng = np.random.default_rng(settings.seed)
+    size = min(rows.n, settings.null_sequences)
+    sample = np.sort(rng.choice(rows.n, size=size, replace=False))
+    X = np.concatenate([rows.onehot(int(i), int(i) + 1) for i in sample])
+    n_shuffles = math.ceil(settings.null_sequences / size)
+    null = shuffled_null(model, X, method, window=settings.calling.window, n_shuffles=n_shuffles,
+                         random_state=rng, **attribute_options)
+    return null, {"records_sampled": int(size), "shuffles_per_record": n_shuffles,
+                  "null_windows": int(null.values.size), "seed": settings.seed}
+
+
+def call_bundle_seqlets(
+    model: nn.Module,
+    rows: BundleRows,
+    explain: ExplainSettings,
+    target: int,
+    settings: SeqletRunSettings | None = None,
+    *,
+    methods: Sequence[str] | None = None,
+    device=None,
+    progress: bool = True,
+) -> SeqletResult:
+    """Call (and name) the seqlets of every record and method of a bundle.
+
+    Parameters
+    ----------
+    model
+        The model the bundle was explained with; builds each method's null.
+    rows
+        The bundle's arrays and records.
+    explain
+        The bundle's explain settings: the null is attributed with the same
+        output, correction, batch size and method options.
+    target
+        Index of the explained output.
+    settings
+        Threshold, motif database, null size and seed.
+    methods
+        Methods to call seqlets for (default: all of the bundle's).
+    """
+    settings = settings or SeqletRunSettings()
+    methods = list(methods) if methods is not None else list(rows.attributions)
+    for method in methods:
+        check(method in rows.attributions, f"the bundle has no attributions for {method!r}; it has "
+                                           f"{list(rows.attributions)}")
+    tables, summaries, nulls = [], [], {}
+    with Progress(rows.n * len(methods), "seqlets", "seq", enabled=progress) as bar:
+        for method in methods:
+            options = dict(target=target, output=explain.output, correct=explain.correct,
+                           batch_size=explain.batch_size, device=device, **options_for(method, explain, 0))
+            null, nulls[method] = null_for(model, rows, method, options, settings)
+            table, length = _call_method(rows, method, null, settings, bar)
+            summaries.append(summarize_seqlets(table, rows.n, length).assign(method=method))
+            tables.append(_record_coordinates(table, rows.records).assign(method=method))
+    table = pd.concat(tables, ignore_index=True)[list(TABLE_COLUMNS)]
+    summary = pd.concat(summaries, ignore_index=True)
+    summary = summary[["method", *[c for c in summary.columns if c != "method"]]]
+    info = {"settings": asdict(settings), "window": settings.calling.window, "null": nulls,
+            "n_seqlets": {m: int((table["method"] == m).sum()) for m in methods}}
+    return SeqletResult(table, summary, info)
+
+
+def _call_method(rows: BundleRows, method: str, null: SeqletNull, settings: SeqletRunSettings,
+                 bar: Progress) -> tuple[pd.DataFrame, int]:
+    """Seqlets of one method over all records, chunk by chunk, in model-input coordinates."""
+    parts = []
+    length = 0
+    for start in range(0, rows.n, CHUNK):
+        stop = min(rows.n, start + CHUNK)
+        onehot = rows.onehot(start, stop)
+        hypothetical = rows.attributions[method](start, stop)
+        length = onehot.shape[-1]
+        part = call_seqlets(per_position(hypothetical * onehot), settings.calling, null)
+        if settings.annotate:
+            part = annotate_seqlets(part, hypothetical, onehot, settings.motif_db, q_threshold=settings.q_threshold)
+        parts.append(part.assign(sequence_index=part["sequence_index"] + start))
+        bar.update(stop - start)
+    return pd.concat(parts, ignore_index=True), length
+
+
+def _record_coordinates(table: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """Model-input seqlets as ``seqlets.tsv`` rows: 1-based inclusive positions in the record as given,
+    clipped to its bases (flanks may reach into N padding)."""
+    record = records.iloc[table["sequence_index"].to_numpy()]
+    offset = record["offset"].to_numpy()
+    length = record["original_length"].to_numpy()
+    out = pd.DataFrame({"id": record["id"].to_numpy()})
+    for name in ("start", "core_start"):
+        out[name] = np.clip(table[name].to_numpy() + offset + 1, 1, length)
+    for name in ("end", "core_end"):
+        out[name] = np.clip(table[name].to_numpy() + offset, 1, length)
+    named = table["motif"] != UNKNOWN if "motif" in table else np.zeros(len(table), bool)
+    out["strand"] = np.where(named, table.get("match_strand", "."), ".")
+    out["sign"] = table["sign"].to_numpy()
+    out["score"] = table["score"].to_numpy()
+    out["p"] = table["p"].to_numpy()
+    out["motif"] = table["motif"].to_numpy() if "motif" in table else UNKNOWN
+    out["q"] = table["match_q"].to_numpy() if "match_q" in table else np.nan
+    for name in ("match_id", "match_name", "match_p", "consensus"):
+        out[name] = table[name].to_numpy() if name in table else ""
+    return out
+
+
+# --------------------------------------------------------------------------- files, chart, report
+def read_seqlets(path: str | Path) -> pd.DataFrame:
+    """A ``seqlets.tsv`` written by ``explain --seqlets`` or ``seqsal seqlets``, checked for its columns."""
+    check(Path(path).is_file(), f"seqlet table {path} does not exist; check the path")
+    table = io.read_tsv(path)
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
+    check(not missing, f"seqlet table {path}: lacks columns {missing}; give a seqlets.tsv written by seqsal")
+    return table
+
+
+def write_seqlet_files(folder: Path, result: SeqletResult, summary_name: str) -> dict[str, str]:
+    """Write ``seqlets.tsv``, the summary table and ``seqlets.png`` into ``folder``; returns the file names."""
+    io.write_table(folder / "seqlets.tsv", result.table)
+    io.write_table(folder / summary_name, result.summary)
+    figure = plot_seqlet_counts(result.summary)
+    save_figure(figure, folder / "seqlets.png")
+    plt.close(figure)
+    return {"seqlets": "seqlets.tsv", "seqlet_summary": summary_name, "seqlet_chart": "seqlets.png"}
+
+
+def plot_seqlet_counts(summary: pd.DataFrame, rows: int = CHART_ROWS):
+    """Bars of the most frequent motifs per method: seqlets found, activating red and repressing blue,
+    each labelled with the share of records holding one."""
+    methods = list(dict.fromkeys(summary["method"])) or ["no seqlets"]
+    heights = [min(rows, max(1, int((summary["method"] == m).sum()))) for m in methods]
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 1.2 + 0.28 * max(heights)),
+                             layout="constrained", squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        part = summary[summary["method"] == method].head(rows).iloc[::-1]
+        labels = [f"{motif} ({'+' if sign > 0 else '−'})" for motif, sign in zip(part["motif"], part["sign"])]
+        colors = [POSITIVE_COLOR if sign > 0 else NEGATIVE_COLOR for sign in part["sign"]]
+        ax.barh(np.arange(len(part)), part["n_seqlets"], color=colors, height=0.7)
+        for y, (count, share) in enumerate(zip(part["n_seqlets"], part["record_share"])):
+            ax.annotate(f"{share:.0%}", (count, y), xytext=(3, 0), textcoords="offset points", va="center",
+                        fontsize=7)
+        ax.set_yticks(np.arange(len(part)), labels, fontsize=8)
+        ax.set_xlabel("seqlets")
+        ax.set_title(method, fontsize=10)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.margins(x=0.18)
+        if part.empty:
+            ax.text(0.5, 0.5, "no seqlets", transform=ax.transAxes, ha="center", va="center")
+    fig.suptitle("Seqlets per motif (sign: + raises, − lowers the prediction; % = share of records)",
+                 fontsize=9)
+    return fig
+
+
+def add_seqlet_section(report: Report, result: SeqletResult, chart: Path) -> None:
+    """The report's seqlet section: how they were called, counts per method, the summary and the chart."""
+    info = result.info
+    settings = info["settings"]
+    report.add_heading("Seqlets")
+    report.add_paragraph(
+        f"Seqlets are stretches whose signed attribution in a {info['window']}-base window beats a null built "
+        f"from dinucleotide shuffles of {next(iter(info['null'].values()), {}).get('records_sampled', 0)} "
+        f"sampled records (seed {settings['seed']}), at window p < {settings['p_threshold']:g}; each is named "
+        f"after its best Tomtom match when q < {settings['q_threshold']:g}, else 'unknown'. Positions in "
+        "seqlets.tsv are 1-based and inclusive in each record as given; the histogram columns (pos_a_b) count "
+        "seqlet centres in model-input columns [a, b)."
+    )
+    report.add_key_values({method: f"{count} seqlets" for method, count in info["n_seqlets"].items()},
+                          caption="Seqlets per method")
+    shown = result.summary.drop(columns=[c for c in result.summary.columns if c.startswith("pos_")])
+    report.add_table(shown.head(40), caption="Most frequent motifs (all rows with positional histograms are in "
+                                             "the summary table)")
+    report.add_image(chart, caption="Seqlets per motif")
+
+
+def rows_from_arrays(onehot, attributions: Mapping[str, np.ndarray], records: pd.DataFrame) -> BundleRows:
+    """:class:`BundleRows` over in-memory or memory-mapped arrays (a loaded bundle)."""
+    return BundleRows(lambda a, b: np.asarray(onehot[a:b], dtype=np.float32),
+                      {m: (lambda a, b, array=array: np.asarray(array[a:b], dtype=np.float32))
+                       for m, array in attributions.items()},
+                      records.reset_index(drop=True))
