@@ -106,7 +106,9 @@ def test_pwm_scanner_dreams_the_motif_consensus():
 def test_straight_through_feeds_the_model_exact_one_hots():
     recorder = Recorder(PositionWeights(_weights()))
     dream(recorder, n_seeds=2, steps=10, length=12, device="cpu")
-    assert len(recorder.seen) == 12  # the start, one per update, and the final scoring by predict
+    # the start and one per update (the final scoring by predict runs a traced copy of the model, which the
+    # recorder does not see: seqsal.models.rewrite)
+    assert len(recorder.seen) == 11
     for x in recorder.seen:
         assert set(np.unique(x.numpy())) == {0.0, 1.0}
         np.testing.assert_array_equal(x.sum(dim=1).numpy(), 1.0)

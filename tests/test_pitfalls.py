@@ -262,7 +262,7 @@ def test_cli_off_simplex_writes_figure_table_and_manifest(tmp_path, tiny_model, 
     assert "off-simplex: over 240 positions" in capsys.readouterr().err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["tool"] == "seqsal" and manifest["kind"] == "pitfalls-off-simplex" and manifest["complete"]
-    assert manifest["inputs"]["model"]["sha256"] == file_sha256(model_path)
+    assert manifest["parameters"]["model"]["sha256"] == file_sha256(model_path)
     assert manifest["inputs"]["fasta"]["sha256"] == file_sha256(fasta)
     assert (out / "off-simplex.png").stat().st_size > 0
     table = pd.read_csv(out / "off-simplex.tsv", sep="\t")
@@ -276,7 +276,7 @@ def test_cli_off_simplex_writes_figure_table_and_manifest(tmp_path, tiny_model, 
     write_fasta(fasta, [Record("short", "ACGT")])
     assert main(["pitfalls", "saturation", "--out", str(tmp_path / "o2"), "--fasta", str(fasta),
                  "--model", str(model_path)]) == 2
-    assert "pass --fit" in capsys.readouterr().err
+    assert "--fit on the command line" in capsys.readouterr().err
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.txt").write_text("mine")
     assert main(["pitfalls", "off-simplex", "--out", str(tmp_path / "foreign"), "--model", str(model_path),
