@@ -32,12 +32,15 @@ can.  A model that cannot be traced runs as given.
 from __future__ import annotations
 
 import copy
+import sys
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
 from torch.nn.utils import skip_init
 
+from seqsal.models.adapter import SequenceModel
+from seqsal.models.copies import cached
 from seqsal.models.graph import (
     concatenated_dim,
     conv_padding,
@@ -46,18 +49,26 @@ from seqsal.models.graph import (
     is_monotone,
     length_padding,
     module_of,
-    trace,
+    traced,
 )
 
 
 def attribution_copy(model: nn.Module, *, verbose: bool = False) -> nn.Module:
     """An eval-mode copy of ``model`` rewritten for fast forward and backward passes; ``model`` is untouched.
 
+    The copy is built once per model and reused while the model is unchanged
+    (:mod:`seqsal.models.copies`: a model modified in place, retrained,
+    moved or given other layers gets a new one).  It is shared between
+    callers: run it, do not modify it.
+
     Parameters
     ----------
     model
         Any module; its parameters' device decides whether the channels-last
-        layout (a CPU speed-up) is used.
+        layout (a CPU speed-up) is used.  A user's model in a
+        :class:`~seqsal.models.adapter.SequenceModel` is rewritten through
+        its adapters, or, when those cannot be traced (a fixed export batch
+        size), keeps its adapters around a rewritten network.
     verbose
         Print a one-line note to stderr when the model cannot be traced and
         is therefore copied without rewrites.
@@ -66,25 +77,46 @@ def attribution_copy(model: nn.Module, *, verbose: bool = False) -> nn.Module:
     -------
     torch.nn.Module
         A ``torch.fx.GraphModule`` computing the same function to rounding,
-        or a plain eval-mode deep copy of an untraceable model.
+        a ``SequenceModel`` around one, or a plain eval-mode deep copy of an
+        untraceable model.
     """
-    graph = rewritten_graph(model, verbose=verbose)
-    if graph is None:
-        return copy.deepcopy(model).eval()
-    on_cpu = all(parameter.device.type == "cpu" for parameter in graph.parameters())
-    return channels_last(graph) if on_cpu else graph
+    fast, note = cached(model, "attribution copy", _fast_copy)
+    if note is not None and verbose:
+        print(note, file=sys.stderr)
+    return fast
 
 
 def rewritten_graph(model: nn.Module, *, verbose: bool = False) -> fx.GraphModule | None:
     """A traced eval copy with the rewrites that keep the ``(N, C, L)`` layout, or ``None`` if untraceable.
 
     Windowed ISM works on this graph; :func:`attribution_copy` adds the
-    channels-last layout on top.
+    channels-last layout on top.  Cached like :func:`attribution_copy`, and
+    shared: do not modify it.
     """
-    graph = trace(model, verbose=verbose)
+    graph, note = cached(model, "rewritten graph", _rewritten)
+    if note is not None and verbose:
+        print(note, file=sys.stderr)
+    return graph
+
+
+def _rewritten(model: nn.Module) -> tuple[fx.GraphModule | None, str | None]:
+    graph, note = traced(model)
     if graph is None:
-        return None
-    return pool_before_activation(fold_batchnorm(explicit_padding(graph)))
+        return None, note
+    return pool_before_activation(fold_batchnorm(explicit_padding(graph))), None
+
+
+def _fast_copy(model: nn.Module) -> tuple[nn.Module, str | None]:
+    graph, note = _rewritten(model)
+    if graph is not None:
+        on_cpu = all(parameter.device.type == "cpu" for parameter in graph.parameters())
+        return (channels_last(graph) if on_cpu else graph), None
+    if isinstance(model, SequenceModel):  # adapters that cannot be traced around a network that may be
+        network, note = _fast_copy(model.network)
+        wrapper = SequenceModel(network, model.adapters, model.source, fixed_mode=model.fixed_mode)
+        wrapper.config, wrapper.metadata = model.config, dict(model.metadata)
+        return wrapper.eval(), note
+    return copy.deepcopy(model).eval(), note
 
 
 def explicit_padding(graph: fx.GraphModule) -> fx.GraphModule:
