@@ -5,6 +5,7 @@ from torch import nn
 
 from seqsal.attribution import attribute, method_options
 from seqsal.attribution.ism import fast_plan, ism_deltas
+from seqsal.attribution.windowed import windowed_deltas
 from seqsal.errors import SeqsalError
 from seqsal.models import EnhancerCNN, ModelConfig, SequenceModel, load_model
 from tests.families import bpnet_like, data_dependent, deepstarr_like, even_same, non_local
@@ -274,3 +275,17 @@ def test_a_fixed_batch_export_falls_back_to_brute_force(users_files):
     X = _sequences(2, 40)
     np.testing.assert_allclose(ism_deltas(model, X, target=1), _brute_force_loop(original, X, target=1),
                                atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["deepstarr-sequential", "even-same-concat-pool"])
+def test_positions_run_together_give_the_same_deltas(name):
+    build, length, target = FAMILIES[name]
+    model = build()
+    X = _sequences(2, length)
+    bases = np.where((X == 1).any(axis=1), X.argmax(axis=1), 4)
+    plan = fast_plan(model, X[:1], torch.device("cpu"))
+    expected = _brute_force_loop(model, X, target=target, start=3, end=length - 2)
+    with torch.inference_mode():
+        for positions in (1, 3, 7, 64):  # passes that split the window unevenly, and one pass for all of it
+            deltas = windowed_deltas(plan, torch.from_numpy(X), bases, target, "logit", 3, length - 2, positions)
+            assert_matches(deltas.numpy(), expected)
