@@ -20,9 +20,11 @@ class:
 * the **head** is everything after the boundaries; it runs in full on the
   mutants, which is cheap because it has no length dimension.
 
-A reference pass caches the activations the windows are cut from; then, for
-each position, all mutants of all cached sequences run together through the
-windows.  Anything else in the trunk (attention, recurrence, a global
+A reference pass caches the activations the windows are cut from; then the
+mutants of a few consecutive positions, for all cached sequences, run together
+through the union of their windows.  A convolution of the input itself is not
+run at all: a substitution changes one one-hot column, so its output changes
+by the weight columns of the new base minus those of the old one.  Anything else in the trunk (attention, recurrence, a global
 statistic used inside the trunk, strided convolution, an unknown module or
 function) makes :func:`plan` return ``None`` and ISM runs by brute force.
 """
