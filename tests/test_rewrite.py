@@ -280,3 +280,29 @@ def test_users_models_loaded_from_files_are_rewritten(users_files, source):
     x = one_hot(random_sequences(5, 41, seed=2))
     for target in (0, 1):
         assert_same_function(original, fast, x, target)
+
+
+class ResidualMean(nn.Module):
+    """A residual block with ReLU modules (so hooks can watch their gradients), mean over length, linear head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = nn.Conv1d(4, 8, 5, padding=2), nn.Conv1d(8, 8, 3, padding=2, dilation=2)
+        self.relu1, self.relu2, self.head = nn.ReLU(), nn.ReLU(), nn.Linear(8, 1)
+
+    def forward(self, x):
+        x = self.relu1(self.first(x))
+        return self.head((x + self.relu2(self.second(x))).mean(dim=2))
+
+
+def test_gradients_inside_the_channels_last_region_are_channels_last(onehot_batch):
+    """Mixed layouts send element-wise backward passes (ReLU's, residual sums') down a slow strided path."""
+    torch.manual_seed(0)
+    fast = attribution_copy(ResidualMean().eval())
+    layouts = []
+    for module in fast.modules():
+        if isinstance(module, nn.ReLU):
+            module.register_full_backward_hook(lambda module, grad_input, grad_output: layouts.append(
+                grad_output[0].is_contiguous(memory_format=torch.channels_last)))
+    outputs_and_gradients(fast, onehot_batch)
+    assert layouts == [True, True]

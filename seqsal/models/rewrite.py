@@ -18,9 +18,10 @@ wherever their pattern occurs, whatever class the model is:
 4. :func:`channels_last` runs the convolution trunk as ``(N, C, 1, L)`` 2-D
    layers in channels-last memory layout, where oneDNN's convolutions and
    max-pooling are faster on CPU than the 1-D channels-first kernels (about
-   1.5x end to end on the DeepSTARR architecture; on the BPNet-style family of
-   ``benchmarks/bench_attribution.py`` it measured neither faster nor
-   slower).  It is applied on CPU only.
+   1.5x end to end on the DeepSTARR architecture, and on the BPNet-style
+   family of ``benchmarks/bench_attribution.py`` once the gradient entering
+   the region is made channels-last too; see :class:`_Squeeze`).  It is
+   applied on CPU only.
 
 The rewrites change floating-point summation order, so results agree with the
 original model to rounding (≈1e-6 relative).  Gradients of ReLU networks are
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -250,8 +252,28 @@ def _to_channels_last(x: torch.Tensor) -> torch.Tensor:
 
 
 def _squeezed(x: torch.Tensor) -> torch.Tensor:
-    """``(N, C, 1, L)`` back to ``(N, C, L)``."""
-    return x.squeeze(2)
+    """``(N, C, 1, L)`` back to ``(N, C, L)``, with a gradient that comes back channels-last (see :class:`_Squeeze`)."""
+    return _Squeeze.apply(x)
+
+
+class _Squeeze(torch.autograd.Function):
+    """``squeeze(2)`` whose backward hands the region a dense channels-last gradient.
+
+    The gradient that reaches the region from outside (a mean's expanded
+    gradient, a flatten's reshaped one) is in the default layout.  Element-wise
+    backward passes (ReLU's, a residual sum's) that mix it with channels-last
+    activations run on a slow strided path, about 4x slower than with matching
+    layouts, and pass the mixed layout on: on the BPNet-style model this made
+    ReLU's backward cost more than all the convolutions' backward.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze(2)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return grad.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
 
 # Conversions are traced as leaf functions so that a converted graph prints (and re-traces) readably.
