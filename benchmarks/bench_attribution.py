@@ -23,6 +23,7 @@ each figure is the median over rounds.  Writes a markdown table to
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -128,6 +129,7 @@ def main() -> None:
     from captum.attr import InputXGradient
 
     X = random_onehot(args.n, 249)
+    args.load_before = os.getloadavg()
     results = {}
     for family, model in families().items():
         print(f"--- {family}", flush=True)
@@ -136,6 +138,7 @@ def main() -> None:
             attribute(model, X[:BATCH], "grad_x_input", batch_size=BATCH),
             InputXGradient(model).attribute(torch.from_numpy(X[:BATCH]), target=0).detach().numpy())
         results[family] = (rows, agreement)
+    args.load_after = os.getloadavg()
     write_table(results, args)
 
 
@@ -184,6 +187,10 @@ def relative_difference(ours: np.ndarray, reference: np.ndarray) -> float:
     return float(np.abs(ours - reference).max() / np.abs(reference).max())
 
 
+def _load(load: tuple[float, float, float]) -> str:
+    return "/".join(f"{value:.1f}" for value in load)
+
+
 def write_table(results: dict[str, tuple[list[tuple[str, str, float, int]], float]],
                 args: argparse.Namespace) -> None:
     lines = [
@@ -193,7 +200,8 @@ def write_table(results: dict[str, tuple[list[tuple[str, str, float, int]], floa
         f"batch {BATCH}; {args.threads} threads; median of {args.repeats} rounds (IG, ISM: 3; tangermeme ISM: 1), "
         f"the tools timed in turn within each round. {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}. Produced by `python benchmarks/bench_attribution.py "
-        f"--threads {args.threads} --repeats {args.repeats} --n {args.n} --n-ig {args.n_ig} --n-ism {args.n_ism}`.",
+        f"--threads {args.threads} --repeats {args.repeats} --n {args.n} --n-ig {args.n_ig} --n-ism {args.n_ism}`. "
+        f"Load average (1, 5, 15 min) {_load(args.load_before)} at the start, {_load(args.load_after)} at the end.",
         "",
         "`forward`: `plain` is the model as given under `no_grad`, `seqsal` is `seqsal.models.predict` (the "
         "rewritten copy). `time / forward` is a method's time per sequence over the plain forward's.",

@@ -138,3 +138,20 @@ class GlobalInTrunk(nn.Module):
 def non_local(kind: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return _scaled(Attention() if kind == "attention" else GlobalInTrunk(), seed)
+
+
+def saved_as_users_files(folder, builder: str, model: nn.Module, length: int, outputs: int) -> dict[str, object]:
+    """``model`` (built by ``tests.families.<builder>(outputs=outputs)``) saved as a user would: code + weights, and ``.pt2``.
+
+    The code file builds the architecture with another seed, so equal results prove the weights were loaded.
+    Returns the ``load_model`` arguments for each source.
+    """
+    code = folder / "users_model.py"
+    code.write_text(f"from tests.families import {builder}\n\n\ndef build():\n    return {builder}(outputs={outputs}, seed=99)\n")
+    torch.save(model.state_dict(), folder / "weights.pt")
+    example = torch.zeros(3, 4, length)
+    program = torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, folder / "model.pt2")
+    torch.export.save(torch.export.export(model, (example,)), folder / "fixed.pt2")
+    return {"code": dict(code=f"{code}:build", weights=folder / "weights.pt", length=length),
+            "pt2": dict(source=folder / "model.pt2"), "fixed-batch pt2": dict(source=folder / "fixed.pt2")}

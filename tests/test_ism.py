@@ -5,8 +5,9 @@ from torch import nn
 
 from seqsal.attribution import attribute, method_options
 from seqsal.attribution.ism import fast_plan, ism_deltas
+from seqsal.attribution.windowed import windowed_deltas
 from seqsal.errors import SeqsalError
-from seqsal.models import EnhancerCNN, ModelConfig
+from seqsal.models import EnhancerCNN, ModelConfig, SequenceModel, load_model
 from tests.families import bpnet_like, data_dependent, deepstarr_like, even_same, non_local
 
 # Even kernels with padding="same" make torch warn about an internal padded copy; that is the model's business.
@@ -237,3 +238,54 @@ def test_model_state_is_restored_also_on_error():
     with pytest.raises(SeqsalError):
         ism_deltas(model, X, target=5)
     assert model.training and [p.requires_grad for p in model.parameters()] == flags
+
+
+# Users' models loaded from files: (builder in tests.families, input length, target).
+USERS = {"deepstarr-sequential": ("deepstarr_like", 41, 0), "bpnet-residual-gap": ("bpnet_like", 40, 1)}
+
+
+@pytest.fixture(scope="module")
+def users_files(tmp_path_factory):
+    import tests.families as families
+
+    saved = {}
+    for name, (builder, length, _) in USERS.items():
+        original = getattr(families, builder)(outputs=2)
+        folder = tmp_path_factory.mktemp(name)
+        saved[name] = original, families.saved_as_users_files(folder, builder, original, length, outputs=2)
+    return saved
+
+
+@pytest.mark.parametrize("source", ["code", "pt2"])
+@pytest.mark.parametrize("name", sorted(USERS))
+def test_users_models_loaded_from_files_take_the_windowed_path(users_files, name, source):
+    _, length, target = USERS[name]
+    original, sources = users_files[name]
+    model = load_model(**sources[source], device="cpu")
+    assert isinstance(model, SequenceModel) and _has_plan(model, length)
+    X = _sequences(3, length)
+    assert_matches(ism_deltas(model, X, target=target, batch_size=2),
+                   _brute_force_loop(original, X, target=target))
+
+
+def test_a_fixed_batch_export_falls_back_to_brute_force(users_files):
+    original, sources = users_files["bpnet-residual-gap"]
+    model = load_model(**sources["fixed-batch pt2"], device="cpu")
+    assert not _has_plan(model, 40)
+    X = _sequences(2, 40)
+    np.testing.assert_allclose(ism_deltas(model, X, target=1), _brute_force_loop(original, X, target=1),
+                               atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["deepstarr-sequential", "even-same-concat-pool"])
+def test_positions_run_together_give_the_same_deltas(name):
+    build, length, target = FAMILIES[name]
+    model = build()
+    X = _sequences(2, length)
+    bases = np.where((X == 1).any(axis=1), X.argmax(axis=1), 4)
+    plan = fast_plan(model, X[:1], torch.device("cpu"))
+    expected = _brute_force_loop(model, X, target=target, start=3, end=length - 2)
+    with torch.inference_mode():
+        for positions in (1, 3, 7, 64):  # passes that split the window unevenly, and one pass for all of it
+            deltas = windowed_deltas(plan, torch.from_numpy(X), bases, target, "logit", 3, length - 2, positions)
+            assert_matches(deltas.numpy(), expected)

@@ -2,6 +2,8 @@
 
 import copy
 import dataclasses
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -11,7 +13,10 @@ from captum.attr import Saliency
 from torch import fx, nn
 
 from seqsal.attribution import attribute
-from seqsal.models.graph import trace
+from seqsal.encoding import one_hot
+from seqsal.models import SequenceModel, load_model, predict
+from seqsal.models import rewrite
+from seqsal.models.graph import trace, traced
 from seqsal.models.rewrite import (
     attribution_copy,
     explicit_padding,
@@ -20,8 +25,8 @@ from seqsal.models.rewrite import (
     rewritten_graph,
 )
 from seqsal.models import EnhancerCNN, Exponential
-from tests.conftest import TINY, randomized_batchnorm
-from tests.families import bpnet_like, data_dependent, deepstarr_like, even_same, non_local
+from tests.conftest import TINY, random_sequences, randomized_batchnorm
+from tests.families import bpnet_like, data_dependent, deepstarr_like, even_same, non_local, saved_as_users_files
 
 # Even kernels with padding="same" make torch warn about an internal padded copy; that is the model's business.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -197,3 +202,107 @@ def test_rewriting_does_not_consume_the_global_random_state(tiny_model):
     state = torch.random.get_rng_state()
     attribution_copy(tiny_model)
     assert torch.equal(state, torch.random.get_rng_state())
+
+
+def counting_traces(monkeypatch) -> list:
+    """Record every trace the rewrites make."""
+    calls = []
+
+    def counted(model):
+        calls.append(type(model).__name__)
+        return traced(model)
+
+    monkeypatch.setattr(rewrite, "traced", counted)
+    return calls
+
+
+def test_the_rewritten_copy_is_built_once_per_unchanged_model(monkeypatch, onehot_batch):
+    calls = counting_traces(monkeypatch)
+    model = bpnet_like()
+    fast = attribution_copy(model)
+    assert attribution_copy(model) is fast and len(calls) == 1
+    attribute(model, onehot_batch, "saliency", batch_size=4)
+    predict(model, onehot_batch)
+    assert len(calls) == 1
+    rewritten_graph(model)
+    rewritten_graph(model)
+    assert len(calls) == 2  # the (N, C, L) graph for ISM is a second, separately cached copy
+
+
+@pytest.mark.parametrize("change", ["no_grad", "data", "load_state_dict", "new layer", "copy modified"])
+def test_a_model_changed_in_place_gets_a_new_copy(monkeypatch, onehot_batch, change):
+    calls = counting_traces(monkeypatch)
+    model = deepstarr_like(40)
+    stale = attribution_copy(model)
+    if change == "no_grad":
+        with torch.no_grad():
+            model[0].weight.mul_(1.5)
+    elif change == "data":  # bypasses the version counter
+        model[4].bias.data += 0.3
+    elif change == "load_state_dict":
+        model.load_state_dict(deepstarr_like(40, seed=5).state_dict())
+    elif change == "new layer":
+        model[2] = nn.Tanh()
+    else:
+        with torch.no_grad():
+            next(stale.parameters()).mul_(2)
+    fast = attribution_copy(model)
+    assert fast is not stale and len(calls) == 2
+    assert_same_function(model, fast, onehot_batch)
+
+
+def test_the_cache_does_not_keep_models_alive():
+    model = bpnet_like()
+    attribution_copy(model)
+    rewritten_graph(model)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
+
+
+@pytest.fixture(scope="module")
+def users_files(tmp_path_factory):
+    original = deepstarr_like(41, outputs=2)
+    return original, saved_as_users_files(tmp_path_factory.mktemp("users"), "deepstarr_like", original, 41, 2)
+
+
+@pytest.mark.parametrize("source", ["code", "pt2", "fixed-batch pt2"])
+def test_users_models_loaded_from_files_are_rewritten(users_files, source):
+    original, sources = users_files
+    model = load_model(**sources[source], device="cpu")
+    fast = attribution_copy(model)
+    # rewritten through the adapters, or (fixed export batch) inside them
+    graph = fast.network if source == "fixed-batch pt2" else fast
+    assert isinstance(graph, fx.GraphModule) and isinstance(fast, SequenceModel) == (source == "fixed-batch pt2")
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.Conv1d)) for m in graph.modules())
+    assert any(isinstance(m, nn.Conv2d) for m in graph.modules())
+    x = one_hot(random_sequences(5, 41, seed=2))
+    for target in (0, 1):
+        assert_same_function(original, fast, x, target)
+
+
+class ResidualMean(nn.Module):
+    """A residual block with ReLU modules (so hooks can watch their gradients), mean over length, linear head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = nn.Conv1d(4, 8, 5, padding=2), nn.Conv1d(8, 8, 3, padding=2, dilation=2)
+        self.relu1, self.relu2, self.head = nn.ReLU(), nn.ReLU(), nn.Linear(8, 1)
+
+    def forward(self, x):
+        x = self.relu1(self.first(x))
+        return self.head((x + self.relu2(self.second(x))).mean(dim=2))
+
+
+def test_gradients_inside_the_channels_last_region_are_channels_last(onehot_batch):
+    """Mixed layouts send element-wise backward passes (ReLU's, residual sums') down a slow strided path."""
+    torch.manual_seed(0)
+    fast = attribution_copy(ResidualMean().eval())
+    layouts = []
+    for module in fast.modules():
+        if isinstance(module, nn.ReLU):
+            module.register_full_backward_hook(lambda module, grad_input, grad_output: layouts.append(
+                grad_output[0].is_contiguous(memory_format=torch.channels_last)))
+    outputs_and_gradients(fast, onehot_batch)
+    assert layouts == [True, True]

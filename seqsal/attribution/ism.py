@@ -28,9 +28,10 @@ needs no run: its delta is 0).  Almost all of that work is repeated when the
 model's trunk is *local* (convolutions, element-wise functions, pooling,
 residual sums, channel concatenations): a substitution changes each layer
 only in a window of a few positions.  :mod:`seqsal.attribution.windowed`
-plans that computation on the model's traced graph (whatever its class) and
-recomputes only the windows, all mutants of one position at once; the result
-equals brute force up to float32 rounding.  A model that cannot be traced,
+plans that computation on the model's traced graph (whatever its class, a
+user's model loaded from code and weights or from a ``torch.export`` program
+included) and recomputes only the windows, the mutants of a few positions at
+once; the result equals brute force up to float32 rounding.  A model that cannot be traced,
 or whose trunk holds a non-local operation (attention, recurrence, a global
 statistic), runs every mutant, in batches.
 """

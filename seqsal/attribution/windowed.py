@@ -20,9 +20,11 @@ class:
 * the **head** is everything after the boundaries; it runs in full on the
   mutants, which is cheap because it has no length dimension.
 
-A reference pass caches the activations the windows are cut from; then, for
-each position, all mutants of all cached sequences run together through the
-windows.  Anything else in the trunk (attention, recurrence, a global
+A reference pass caches the activations the windows are cut from; then the
+mutants of a few consecutive positions, for all cached sequences, run together
+through the union of their windows.  A convolution of the input itself is not
+run at all: a substitution changes one one-hot column, so its output changes
+by the weight columns of the new base minus those of the old one.  Anything else in the trunk (attention, recurrence, a global
 statistic used inside the trunk, strided convolution, an unknown module or
 function) makes :func:`plan` return ``None`` and ISM runs by brute force.
 """
@@ -49,11 +51,6 @@ from seqsal.models.graph import (
     length_padding,
     module_of,
 )
-
-# For a reference base r (0-3), the three others; a column that is not one-hot (index 4: an N) gets the same three
-# bases plus a separate pass for base 0.
-_ALTERNATIVES = torch.tensor([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2], [1, 2, 3]])
-
 
 @dataclass(frozen=True)
 class _Step:
@@ -97,6 +94,8 @@ class Plan:
     head: tuple[fx.Node, ...]  # input-dependent nodes after the boundaries, in order
     cached: frozenset[fx.Node]  # trunk nodes whose reference value windows are cut from
     output: fx.Node
+    input: fx.Node
+    first_layers: frozenset[fx.Node]  # convolutions of the input itself, recomputed from their weight columns
 
 
 def plan(graph: fx.GraphModule, example: torch.Tensor) -> Plan | None:
@@ -148,7 +147,10 @@ def plan(graph: fx.GraphModule, example: torch.Tensor) -> Plan | None:
     steps = tuple(step for step in trunk.values() if step.kind != "input")
     cached = {source for step in steps if step.kind != "pointwise" or len(step.sources) > 1 for source in step.sources}
     cached |= {boundary.source for boundary in boundaries.values()}
-    return Plan(graph, steps, tuple(boundaries.values()), tuple(head), frozenset(cached), output)
+    first_layers = {step.node for step in steps if step.kind == "conv" and step.sources == (placeholders[0],)
+                    and step.module.groups == 1}
+    return Plan(graph, steps, tuple(boundaries.values()), tuple(head), frozenset(cached | first_layers), output,
+                placeholders[0], frozenset(first_layers))
 
 
 def _record_shapes(graph: fx.GraphModule, example: torch.Tensor) -> None:
@@ -255,6 +257,12 @@ def _is_flatten(graph: fx.GraphModule, node: fx.Node) -> bool:
     return False
 
 
+# Mutants run through the windows in one pass: several positions' mutants together cut the per-pass overhead
+# (every layer is a few small tensor operations) while keeping memory bounded.
+MUTANTS_PER_PASS = 512
+MAX_POSITIONS_PER_PASS = 4
+
+
 def windowed_deltas(
     plan: Plan,
     x: torch.Tensor,
@@ -263,30 +271,45 @@ def windowed_deltas(
     output: str,
     start: int,
     end: int,
+    positions_per_pass: int | None = None,
 ) -> torch.Tensor:
     """Deltas ``(n, 4, L)`` for a chunk of sequences, recomputing only each mutant's affected windows.
 
-    Position by position, the three substitutions of every sequence run
-    together (a column that is not one-hot gets a fourth pass for base 0).
-    The reference base is not run: its delta is 0 by definition.
+    The mutants of ``positions_per_pass`` consecutive positions (by default
+    as many as keep a pass near ``MUTANTS_PER_PASS`` mutants, at most
+    ``MAX_POSITIONS_PER_PASS``) run together: the three substitutions of
+    every sequence at each position, and base 0 at a column that is not
+    one-hot.  Each layer recomputes the union of their windows, which is a
+    little wider than one position's but replaces ``positions_per_pass``
+    passes of small tensor operations by one.  The reference base is not
+    run: its delta is 0 by definition.
     """
     reference = _reference(plan, x)
     scores = select_scalar(reference[plan.output.args[0]], target, output)
-    alternatives = _ALTERNATIVES.to(x.device)[torch.from_numpy(bases).to(x.device)]  # (n, L, 3)
-    eye = torch.eye(4, dtype=x.dtype, device=x.device)
+    n = len(x)
+    if positions_per_pass is None:
+        positions_per_pass = max(1, min(MAX_POSITIONS_PER_PASS, MUTANTS_PER_PASS // max(3 * n, 1)))
+    rows, positions, substituted = _substitutions(torch.from_numpy(bases).to(x.device), start, end)
     deltas = torch.zeros_like(x)
-    for position in range(start, end):
-        alternative = alternatives[:, position]
-        mutant = _mutant_scores(plan, reference, eye[alternative].flatten(0, 1)[:, :, None], position, None, 3,
-                                target, output)
-        deltas[:, :, position].scatter_(1, alternative, mutant.view(-1, 3) - scores[:, None])
-        (unknown,) = np.nonzero(bases[:, position] == 4)
-        if len(unknown):  # a column that is not one-hot: base 0 is a substitution too
-            rows = torch.from_numpy(unknown).to(x.device)
-            column = eye[0].expand(len(unknown), 4)[:, :, None]
-            mutant = _mutant_scores(plan, reference, column, position, rows, 1, target, output)
-            deltas[rows, 0, position] = mutant - scores[rows]
+    for first in range(start, end, positions_per_pass):
+        chosen = (positions >= first) & (positions < first + positions_per_pass)
+        row, position, base = rows[chosen], positions[chosen], substituted[chosen]
+        last = int(position.max()) + 1
+        mutants = _Mutants(plan, reference, x, row, position, base, first, last)
+        mutant = _mutant_scores(plan, reference, mutants, target, output)
+        deltas[row, base, position] = mutant - scores[row]
     return deltas
+
+
+def _substitutions(bases: torch.Tensor, start: int, end: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(sequence, position, base)`` of every single-base substitution at ``start <= position < end``.
+
+    Every base but the reference; all four at a column that is not one-hot (reference index 4).
+    """
+    span = bases[:, start:end]
+    substituted = torch.arange(4, device=bases.device) != span[:, :, None]  # (n, width, 4)
+    row, position, base = torch.nonzero(substituted, as_tuple=True)
+    return row, position + start, base
 
 
 def _reference(plan: Plan, x: torch.Tensor) -> dict[Any, Any]:
@@ -321,17 +344,26 @@ class _Window:
 
 
 class _Mutants:
-    """``M`` mutants being run through the windows: mutant ``m`` is cached sequence ``m // repeats``
-    (of ``rows`` when given), each node's changed window, and how to read any span of a node."""
+    """Mutants being run through the windows, each node's changed window, and how to read any span of a node.
 
-    def __init__(self, reference: dict[Any, Any], rows: torch.Tensor | None, repeats: int) -> None:
-        self.reference, self.rows, self.repeats = reference, rows, repeats
-        self.windows: dict[fx.Node, _Window | None] = {}
+    Mutant ``m`` is cached sequence ``rows[m]`` with base ``bases[m]`` put at
+    ``positions[m]``; all positions lie in ``first .. last − 1``, the input
+    window every mutant carries.
+    """
+
+    def __init__(self, plan: Plan, reference: dict[Any, Any], x: torch.Tensor, rows: torch.Tensor,
+                 positions: torch.Tensor, bases: torch.Tensor, first: int, last: int) -> None:
+        self.reference, self.rows, self.positions, self.first = reference, rows, positions, first
+        index = torch.arange(len(rows), device=x.device)
+        columns = x[rows, :, first:last]  # (M, 4, width): the reference around each substitution
+        self.change = -columns[index, :, positions - first]  # (M, 4): new column − old column
+        self.change[index, bases] += 1
+        columns[index, :, positions - first] += self.change
+        self.windows: dict[fx.Node, _Window | None] = {plan.input: _Window(first, columns)}
 
     def own(self, key: Any, *index: Any) -> torch.Tensor:
         """The reference value ``reference[key][:, *index]`` of each mutant's own sequence."""
-        part = self.reference[key][(slice(None), *index)]
-        return (part if self.rows is None else part[self.rows]).repeat_interleave(self.repeats, dim=0)
+        return self.reference[key][(slice(None), *index)].index_select(0, self.rows)
 
     def cut(self, node: fx.Node, low: int, high: int, fill: float = 0.0) -> torch.Tensor:
         """Mutant values of a trunk node at positions ``low .. high − 1``, ``fill`` outside the sequence."""
@@ -348,20 +380,8 @@ class _Mutants:
         return part
 
 
-def _mutant_scores(
-    plan: Plan,
-    reference: dict[Any, Any],
-    column: torch.Tensor,
-    position: int,
-    rows: torch.Tensor | None,
-    repeats: int,
-    target: int,
-    output: str,
-) -> torch.Tensor:
-    """The explained scalar ``(M,)`` of ``M`` mutants that put ``column`` ``(M, 4, 1)`` at ``position``."""
-    mutants = _Mutants(reference, rows, repeats)
-    placeholder = next(node for node in plan.graph.graph.nodes if node.op == "placeholder")
-    mutants.windows[placeholder] = _Window(position, column)
+def _mutant_scores(plan: Plan, reference: dict[Any, Any], mutants: _Mutants, target: int, output: str) -> torch.Tensor:
+    """The explained scalar ``(M,)`` of the mutants."""
     for step in plan.steps:
         mutants.windows[step.node] = _recompute(plan, step, mutants)
     values = ChainMap({boundary.node: _leave(boundary, mutants) for boundary in plan.boundaries}, reference)
@@ -389,6 +409,8 @@ def _recompute(plan: Plan, step: _Step, mutants: _Mutants) -> _Window | None:
     high = min((window.end - 1 + step.before) // step.stride + 1, step.length)
     if low >= high:
         return None  # the change reaches only positions the operation drops
+    if step.node in plan.first_layers:
+        return _Window(low, _first_layer(step, mutants, low, high))
     source = mutants.cut(step.sources[0], low * step.stride - step.before,
                          (high - 1) * step.stride - step.before + step.reach, step.fill)
     if step.kind == "pad":
@@ -399,6 +421,27 @@ def _recompute(plan: Plan, step: _Step, mutants: _Mutants) -> _Window | None:
     if isinstance(module, nn.MaxPool1d):
         return _Window(low, F.max_pool1d(source, module.kernel_size, module.stride, 0, module.dilation))
     return _Window(low, F.avg_pool1d(source, module.kernel_size, module.stride))
+
+
+def _first_layer(step: _Step, mutants: _Mutants, low: int, high: int) -> torch.Tensor:
+    """A convolution of the input at outputs ``low .. high − 1``: the reference plus the weight columns of the change.
+
+    Each mutant changes one input column by ``change`` (the new base's
+    indicator minus the old column), so output ``o`` changes by
+    ``W[:, :, j] · change`` where tap ``j`` reads that column:
+    ``o = position + before − j·dilation``.  One small matrix product
+    replaces the convolution of the whole window.
+    """
+    weight = step.module.weight  # (C, 4, k)
+    taps = weight.shape[2]
+    effect = torch.einsum("cbj,mb->mcj", weight, mutants.change)  # (M, C, k)
+    where = mutants.positions[:, None] + step.before - step.module.dilation[0] * torch.arange(
+        taps, device=weight.device) - low  # (M, k) output index in the window
+    width = high - low
+    where = torch.where((where >= 0) & (where < width), where, width)  # taps outside the window: a spare column
+    changed = effect.new_zeros(effect.shape[0], effect.shape[1], width + 1)
+    changed.scatter_add_(2, where[:, None, :].expand_as(effect), effect)
+    return mutants.own(step.node, slice(None), slice(low, high)) + changed[:, :, :width]
 
 
 def _leave(boundary: _Boundary, mutants: _Mutants) -> torch.Tensor:

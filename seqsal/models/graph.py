@@ -23,6 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from seqsal.models.aten import module_form
+from seqsal.models.traceable import traceable
+
 # Element-wise modules, and which of them are monotone non-decreasing (they commute with max-pooling).
 # Dropout is the identity in eval mode, which is the only mode attribution runs in.
 _MONOTONE_MODULES = (nn.ReLU, nn.ReLU6, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Hardtanh, nn.Softsign, nn.Identity)
@@ -46,7 +49,11 @@ def trace(model: nn.Module, *, verbose: bool = False) -> fx.GraphModule | None:
     Symbolic tracing fails on data-dependent control flow (``if x.sum() > 0``)
     and on non-torch code applied to tensors; such a model keeps its plain
     path.  Tracing happens in eval mode, so ``if self.training`` branches are
-    resolved the way attribution runs them.  ``model`` itself is not touched.
+    resolved the way attribution runs them.  A user's model wrapped in
+    :class:`~seqsal.models.adapter.SequenceModel` is traced through its
+    adapters into its network (:mod:`seqsal.models.traceable`), and the ATen
+    calls of a ``torch.export`` program are put in module form
+    (:mod:`seqsal.models.aten`).  ``model`` itself is not touched.
 
     Parameters
     ----------
@@ -55,15 +62,24 @@ def trace(model: nn.Module, *, verbose: bool = False) -> fx.GraphModule | None:
     verbose
         Print a one-line note to stderr when the model cannot be traced.
     """
-    copied = copy.deepcopy(model).eval()
+    graph, note = traced(model)
+    if note is not None and verbose:
+        print(note, file=sys.stderr)
+    return graph
+
+
+def traced(model: nn.Module) -> tuple[fx.GraphModule | None, str | None]:
+    """:func:`trace`'s graph, and the note saying why there is none (``None`` when there is one)."""
+    root = traceable(copy.deepcopy(model).eval())
+    if root is None:
+        return None, (f"seqsal: {type(model).__name__} runs in batches of a fixed size and cannot be traced; "
+                      "running it as given, without graph rewrites")
     try:
-        return fx.symbolic_trace(copied)
+        return module_form(fx.symbolic_trace(root)), None
     except Exception as error:  # tracing can fail in arbitrary user code; every failure means "run as given"
-        if verbose:
-            message = str(error).splitlines()[0] if str(error) else ""
-            print(f"seqsal: {type(model).__name__} cannot be traced ({type(error).__name__}: {message}); "
-                  "running it as given, without graph rewrites", file=sys.stderr)
-        return None
+        message = str(error).splitlines()[0] if str(error) else ""
+        return None, (f"seqsal: {type(model).__name__} cannot be traced ({type(error).__name__}: {message}); "
+                      "running it as given, without graph rewrites")
 
 
 def module_of(graph: fx.GraphModule, node: fx.Node) -> nn.Module | None:

@@ -18,9 +18,10 @@ wherever their pattern occurs, whatever class the model is:
 4. :func:`channels_last` runs the convolution trunk as ``(N, C, 1, L)`` 2-D
    layers in channels-last memory layout, where oneDNN's convolutions and
    max-pooling are faster on CPU than the 1-D channels-first kernels (about
-   1.5x end to end on the DeepSTARR architecture; on the BPNet-style family of
-   ``benchmarks/bench_attribution.py`` it measured neither faster nor
-   slower).  It is applied on CPU only.
+   1.5x end to end on the DeepSTARR architecture, and on the BPNet-style
+   family of ``benchmarks/bench_attribution.py`` once the gradient entering
+   the region is made channels-last too; see :class:`_Squeeze`).  It is
+   applied on CPU only.
 
 The rewrites change floating-point summation order, so results agree with the
 original model to rounding (≈1e-6 relative).  Gradients of ReLU networks are
@@ -32,12 +33,16 @@ can.  A model that cannot be traced runs as given.
 from __future__ import annotations
 
 import copy
+import sys
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
 from torch.nn.utils import skip_init
 
+from seqsal.models.adapter import SequenceModel
+from seqsal.models.copies import cached
 from seqsal.models.graph import (
     concatenated_dim,
     conv_padding,
@@ -46,18 +51,26 @@ from seqsal.models.graph import (
     is_monotone,
     length_padding,
     module_of,
-    trace,
+    traced,
 )
 
 
 def attribution_copy(model: nn.Module, *, verbose: bool = False) -> nn.Module:
     """An eval-mode copy of ``model`` rewritten for fast forward and backward passes; ``model`` is untouched.
 
+    The copy is built once per model and reused while the model is unchanged
+    (:mod:`seqsal.models.copies`: a model modified in place, retrained,
+    moved or given other layers gets a new one).  It is shared between
+    callers: run it, do not modify it.
+
     Parameters
     ----------
     model
         Any module; its parameters' device decides whether the channels-last
-        layout (a CPU speed-up) is used.
+        layout (a CPU speed-up) is used.  A user's model in a
+        :class:`~seqsal.models.adapter.SequenceModel` is rewritten through
+        its adapters, or, when those cannot be traced (a fixed export batch
+        size), keeps its adapters around a rewritten network.
     verbose
         Print a one-line note to stderr when the model cannot be traced and
         is therefore copied without rewrites.
@@ -66,25 +79,46 @@ def attribution_copy(model: nn.Module, *, verbose: bool = False) -> nn.Module:
     -------
     torch.nn.Module
         A ``torch.fx.GraphModule`` computing the same function to rounding,
-        or a plain eval-mode deep copy of an untraceable model.
+        a ``SequenceModel`` around one, or a plain eval-mode deep copy of an
+        untraceable model.
     """
-    graph = rewritten_graph(model, verbose=verbose)
-    if graph is None:
-        return copy.deepcopy(model).eval()
-    on_cpu = all(parameter.device.type == "cpu" for parameter in graph.parameters())
-    return channels_last(graph) if on_cpu else graph
+    fast, note = cached(model, "attribution copy", _fast_copy)
+    if note is not None and verbose:
+        print(note, file=sys.stderr)
+    return fast
 
 
 def rewritten_graph(model: nn.Module, *, verbose: bool = False) -> fx.GraphModule | None:
     """A traced eval copy with the rewrites that keep the ``(N, C, L)`` layout, or ``None`` if untraceable.
 
     Windowed ISM works on this graph; :func:`attribution_copy` adds the
-    channels-last layout on top.
+    channels-last layout on top.  Cached like :func:`attribution_copy`, and
+    shared: do not modify it.
     """
-    graph = trace(model, verbose=verbose)
+    graph, note = cached(model, "rewritten graph", _rewritten)
+    if note is not None and verbose:
+        print(note, file=sys.stderr)
+    return graph
+
+
+def _rewritten(model: nn.Module) -> tuple[fx.GraphModule | None, str | None]:
+    graph, note = traced(model)
     if graph is None:
-        return None
-    return pool_before_activation(fold_batchnorm(explicit_padding(graph)))
+        return None, note
+    return pool_before_activation(fold_batchnorm(explicit_padding(graph))), None
+
+
+def _fast_copy(model: nn.Module) -> tuple[nn.Module, str | None]:
+    graph, note = _rewritten(model)
+    if graph is not None:
+        on_cpu = all(parameter.device.type == "cpu" for parameter in graph.parameters())
+        return (channels_last(graph) if on_cpu else graph), None
+    if isinstance(model, SequenceModel):  # adapters that cannot be traced around a network that may be
+        network, note = _fast_copy(model.network)
+        wrapper = SequenceModel(network, model.adapters, model.source, fixed_mode=model.fixed_mode)
+        wrapper.config, wrapper.metadata = model.config, dict(model.metadata)
+        return wrapper.eval(), note
+    return copy.deepcopy(model).eval(), note
 
 
 def explicit_padding(graph: fx.GraphModule) -> fx.GraphModule:
@@ -218,8 +252,28 @@ def _to_channels_last(x: torch.Tensor) -> torch.Tensor:
 
 
 def _squeezed(x: torch.Tensor) -> torch.Tensor:
-    """``(N, C, 1, L)`` back to ``(N, C, L)``."""
-    return x.squeeze(2)
+    """``(N, C, 1, L)`` back to ``(N, C, L)``, with a gradient that comes back channels-last (see :class:`_Squeeze`)."""
+    return _Squeeze.apply(x)
+
+
+class _Squeeze(torch.autograd.Function):
+    """``squeeze(2)`` whose backward hands the region a dense channels-last gradient.
+
+    The gradient that reaches the region from outside (a mean's expanded
+    gradient, a flatten's reshaped one) is in the default layout.  Element-wise
+    backward passes (ReLU's, a residual sum's) that mix it with channels-last
+    activations run on a slow strided path, about 4x slower than with matching
+    layouts, and pass the mixed layout on: on the BPNet-style model this made
+    ReLU's backward cost more than all the convolutions' backward.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze(2)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        return grad.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
 
 # Conversions are traced as leaf functions so that a converted graph prints (and re-traces) readably.
