@@ -13,6 +13,8 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) torch==2.13.0
 	$(PIP) -e '.[motifs]'
+	@echo "compiling memelite's Tomtom once for this environment (numba caches it; about a minute)"
+	$(BIN)/python -c "import numpy as np; from memelite import tomtom; m = [np.full((4, 8), 0.25)]; tomtom(m, m)"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
