@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=256, help="sequences for gradient methods")
     parser.add_argument("--n-ig", type=int, default=16, help="sequences for Integrated Gradients")
     parser.add_argument("--n-ism", type=int, default=4, help="sequences for ISM")
+    parser.add_argument("--ism-repeats", type=int, default=3,
+                        help="rounds for ISM, both tools (tangermeme's brute force is the slowest task)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.md")))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -170,9 +172,9 @@ def measure(model: nn.Module, X: np.ndarray, args: argparse.Namespace) -> list[t
         ("integrated_gradients", "captum",
          lambda: IntegratedGradients(model).attribute(x_ig, target=0, n_steps=50, internal_batch_size=BATCH),
          args.n_ig, 3),
-        ("ism", "seqsal", lambda: attribute(model, X_ism, "ism", batch_size=BATCH), args.n_ism, 3),
+        ("ism", "seqsal", lambda: attribute(model, X_ism, "ism", batch_size=BATCH), args.n_ism, args.ism_repeats),
         ("ism", "tangermeme", lambda: tm_ism(model, torch.from_numpy(X_ism), batch_size=BATCH, target=0),
-         args.n_ism, 1),
+         args.n_ism, args.ism_repeats),
     ]
     seconds = interleaved_medians([(task[2], task[4]) for task in tasks])
     rows = [(method, tool, elapsed, n) for (method, tool, _, n, _), elapsed in zip(tasks, seconds)]
@@ -197,10 +199,11 @@ def write_table(results: dict[str, tuple[list[tuple[str, str, float, int]], floa
         "# Attribution throughput",
         "",
         f"Three model families (see `benchmarks/bench_attribution.py`), random weights, eval mode, 249 bp; "
-        f"batch {BATCH}; {args.threads} threads; median of {args.repeats} rounds (IG, ISM: 3; tangermeme ISM: 1), "
+        f"batch {BATCH}; {args.threads} threads; median of {args.repeats} rounds (IG: 3; ISM: {args.ism_repeats}), "
         f"the tools timed in turn within each round. {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}. Produced by `python benchmarks/bench_attribution.py "
-        f"--threads {args.threads} --repeats {args.repeats} --n {args.n} --n-ig {args.n_ig} --n-ism {args.n_ism}`. "
+        f"--threads {args.threads} --repeats {args.repeats} --n {args.n} --n-ig {args.n_ig} --n-ism {args.n_ism} "
+        f"--ism-repeats {args.ism_repeats}`. "
         f"Load average (1, 5, 15 min) {_load(args.load_before)} at the start, {_load(args.load_after)} at the end.",
         "",
         "`forward`: `plain` is the model as given under `no_grad`, `seqsal` is `seqsal.models.predict` (the "
