@@ -54,19 +54,14 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     comparison.add_argument("--logos", type=options.non_negative_int, default=4,
                             help="grad x input logos of the K best sequences, motif hits boxed (default 4; "
                                  "about 3 s each at 249 bp)")
-    options.add_device(parser)
+    options.add_device(parser, threads=1)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> None:
-    import torch
     from seqsal.views.dream_run import DreamSettings, run_dream
 
-    if args.threads is None:
-        # A batch of 8 sequences is too small for torch's thread pool on shared cores: the 200 default steps
-        # of the bundled model took 12 s on one thread and 44 s on two, with other work on the machine.
-        torch.set_num_threads(1)
     settings = DreamSettings(
         target=args.target, n_seeds=args.n_seeds, steps=args.steps, learning_rate=args.learning_rate, l2=args.l2,
         mode=args.mode, temperature=args.temperature, random_state=args.seed, motifs=args.motifs,

@@ -79,23 +79,18 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     pitfall_parsers["fully-connected"].add_argument("--activation", choices=("relu", "exp", "leaky_relu"),
                                                     default=None,
                                                     help="first-layer activation of the CNN (default exp)")
-    for sub in pitfall_parsers.values():
+    for name, sub in pitfall_parsers.items():
         sub.add_argument("--batch-size", type=options.positive_int, default=128,
                          help="sequences per attribution batch (default 128)")
-        options.add_device(sub)
+        options.add_device(sub, threads=1 if name in ("activations", "fully-connected") else None)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> None:
     """Run the chosen pitfall with the options it takes; the others are absent from ``args``."""
-    import torch
     from seqsal.experiments.pitfalls import run_pitfall
 
-    trains = args.pitfall in ("activations", "fully-connected")
-    if trains and args.threads is None:
-        # Small models on shared cores: torch's thread pool costs more than it gains (see seqsal.cli.shortcut).
-        torch.set_num_threads(1)
     names = {"fasta": "fasta", "fit_length": "fit", "record_id": "id", "correct": "correct", "n": "n",
              "length": "length", "epochs": "epochs", "seed": "seed", "hidden_units": "hidden",
              "activation": "activation"}

@@ -48,20 +48,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                           help="contaminated test positives the methods are scored on (default 200)")
     parser.add_argument("--seed", type=options.non_negative_int, default=None, help="random seed (default 0)")
     parser.add_argument("--batch-size", type=options.positive_int, default=256, help="sequences per batch (default 256)")
-    options.add_device(parser)
+    options.add_device(parser, threads=1)
     parser.set_defaults(run=run)
     return parser
 
 
 def run(args: argparse.Namespace) -> None:
     """Build the config from the preset and the options given, run the experiment, print the verdict."""
-    import torch
     from seqsal.experiments.shortcut import ShortcutConfig, run_shortcut
 
-    if args.threads is None:
-        # The experiment's models are tiny: on shared cores torch's thread pool costs more than it gains
-        # (one training run: 18 s on one thread, 100 s on two, with other work on the machine).
-        torch.set_num_threads(1)
     overrides = {field: getattr(args, option) for field, option in (
         ("n", "n"), ("length", "length"), ("adapter", "adapter"), ("adapter_length", "adapter_length"),
         ("adapter_file", "adapter_file"), ("placement", "placement"), ("methods", "methods"),
