@@ -14,6 +14,11 @@ METHODS = (
     "grad_cam", "cam", "deeplift_shap", "lime", "kernel_shap", "ism",
 )
 
+#: The methods the gradient correction (``correct=True``) changes.  ISM, CAM, LIME and KernelSHAP ignore it;
+#: DeepLIFT-SHAP accepts it, but against one-hot references (each position's reference sums to 1 over the
+#: bases) its hypothetical contributions ``m - sum(ref * m)`` are unchanged by centring ``m``.
+CORRECTED_METHODS = ("gradient", "saliency", "grad_x_input", "smoothgrad", "smoothgrad_sq", "integrated_gradients")
+
 #: What attribution differentiates: the raw output or its sigmoid.
 OUTPUTS = ("logit", "probability")
 

@@ -114,3 +114,19 @@ def test_predictions_come_back_with_the_scores(method, onehot_batch):
     assert logits.shape == (16, 2) and logits.dtype == np.float32
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
     assert "return_predictions" not in method_options(method)
+
+
+def test_the_cli_choices_name_every_method_and_the_correction_changes_exactly_the_corrected_ones(tiny_model,
+                                                                                              onehot_batch):
+    from seqsal.attribution import METHODS
+    from seqsal.choices import CORRECTED_METHODS
+    from seqsal.choices import METHODS as CHOICES
+
+    assert tuple(METHODS) == CHOICES and set(CORRECTED_METHODS) <= set(CHOICES)
+    X = onehot_batch[:2]
+    options = {"smoothgrad": {"n_samples": 2}, "smoothgrad_sq": {"n_samples": 2}, "integrated_gradients": {"steps": 4},
+               "deeplift_shap": {"n_references": 2}, "lime": {"n_samples": 20}, "kernel_shap": {"n_samples": 20}}
+    for method in (m for m in CHOICES if m != "cam"):  # cam needs a GAP head; the tiny model flattens
+        plain, corrected = (attribute(tiny_model, X, method, hypothetical=True, correct=correct,
+                                      **options.get(method, {})) for correct in (False, True))
+        assert (not np.allclose(plain, corrected)) == (method in CORRECTED_METHODS), method

@@ -33,7 +33,7 @@ import pandas as pd
 
 from seqsal import io
 from seqsal.checks import check_choice, check_int
-from seqsal.choices import FIGURE_FORMATS
+from seqsal.choices import CORRECTED_METHODS, FIGURE_FORMATS
 from seqsal.errors import check
 from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
 from seqsal.explain.seqlets import SeqletResult, add_seqlet_section
@@ -251,7 +251,7 @@ def _draw_job(logos: Path, method: str, items: Sequence[LogoItem], motifs: Seque
               style: LogoStyle, seqlets: pd.DataFrame | None, truth: pd.DataFrame | None) -> list[Path]:
     """Draw one method's items (a chunk, or a whole PDF) with one canvas per length; returns the files."""
     canvases: dict[int, AttributionCanvas] = {}
-    label = f"{method} (corrected)" if style.correct else method
+    label = f"{method} (corrected)" if style.correct and method in CORRECTED_METHODS else method
     dpi = style.figure.resolved_dpi()
 
     def figures():
