@@ -85,7 +85,8 @@ def deeplift_shap(
 
     Each sequence gets its own ``n_references`` shuffles (seeded per sequence),
     and the hypothetical contributions are averaged over them, as
-    tfmodisco-lite expects.  ``correct`` mean-centres the multipliers.
+    tfmodisco-lite expects.  ``correct`` mean-centres the multipliers, which changes nothing here: against
+    one-hot references the hypothetical contribution ``m - sum(ref * m)`` is the same for ``m - mean(m)``.
 
     DeepLIFT's contributions should sum to the output difference between the
     sequence and its references; where they do not (non-ReLU activations,
