@@ -68,6 +68,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                                                      "range (default 0.15)")
     method_options.add_argument("--layer", help="grad_cam: Conv1d layer by index or module name (default: the last)")
     method_options.add_argument("--window", type=int, help="lime/kernel_shap: bases per feature window (default 10)")
+    method_options.add_argument("--alpha", type=float,
+                                help="lime: Lasso penalty of the surrogate (default 0.01; 0 fits least squares, for "
+                                     "models whose outputs move little)")
     method_options.add_argument("--start", type=int, help="ism: first position to mutate (0-based, default 0)")
     method_options.add_argument("--end", type=int, help="ism: stop before this position (default: the length)")
     method_options.add_argument("--seed", type=options.non_negative_int, help="seed of noise and shuffled references (default 0)")
@@ -80,7 +83,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def _method_options(args: argparse.Namespace) -> dict:
     """Method options the user set explicitly (None means: the method's own default)."""
-    names = ("steps", "baseline", "n_references", "n_samples", "sigma", "layer", "window", "start", "end")
+    names = ("steps", "baseline", "n_references", "n_samples", "sigma", "layer", "window", "alpha", "start", "end")
     options = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     if args.seed is not None:
         options["random_state"] = args.seed
