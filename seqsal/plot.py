@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -62,7 +62,8 @@ from seqsal.figures.panels import (
     track_limits,
 )
 from seqsal.figures.style import FigureOptions, figure_width
-from seqsal.io import atomic_path
+from seqsal.figures.png import write_png
+from seqsal.figures.saving import PNG_DPI, figure_format, save_figure, save_pdf_pages
 
 __all__ = [
     "ENGINES", "AttributionCanvas", "NEGATIVE_COLOR", "POSITIVE_COLOR", "plot_attribution", "plot_curves", "plot_heatmap", "plot_logo",
@@ -76,10 +77,6 @@ _MOTIF_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf
 #: Logo engines: ``fast`` (one path collection per logo) and ``logomaker`` (the reference, a patch per letter).
 ENGINES = ("fast", "logomaker")
 
-_FIGURE_FORMATS = ("png", "svg", "pdf")
-_PNG_DPI = 150
-#: Vector files keep text as text (editable, searchable) instead of outlines.
-_VECTOR_TEXT = {"svg.fonttype": "none", "pdf.fonttype": 42, "ps.fonttype": 42}
 
 
 # --------------------------------------------------------------------------- #
@@ -380,7 +377,10 @@ class AttributionCanvas:
     replaces only what changes: letters, motif boxes, heatmap data, bars,
     limits, ticks and the title.  The layout is fixed in inches from the
     font size (no layout engine runs per record), so every figure has the
-    size the options ask for.
+    size the options ask for.  :meth:`save` writes PNG by redrawing only
+    those changing parts over pixels of the rest cached from the first
+    record (frames, position axis, labels), which is most of the text a
+    figure holds.
 
     Parameters
     ----------
@@ -407,7 +407,8 @@ class AttributionCanvas:
         for ax in (self.logo_ax, self.track_ax):
             ax.spines[["top", "right"]].set_visible(False)
             ax.axhline(0.0, color="black", linewidth=0.6, zorder=1)
-        self.image = self.heat_ax.imshow(np.zeros((4, length)), aspect="auto", interpolation="nearest")
+        self.image = self.heat_ax.imshow(np.zeros((4, length)), aspect="auto", interpolation="nearest",
+                                         interpolation_stage="rgba")  # colour 4 rows, then scale up
         self.heat_ax.set_yticks(range(4), list(ALPHABET))
         size = self.options.resolved_font_size()
         colorbar = self.figure.colorbar(self.image, cax=colorbar_ax)
@@ -419,8 +420,11 @@ class AttributionCanvas:
             ax.tick_params(labelbottom=False)
         apply_font_size((self.logo_ax, self.heat_ax, self.track_ax), self.options)
         self.title = self.figure.suptitle("", fontsize=size + 2)
+        self._zero_lines = [ax.lines[0] for ax in (self.logo_ax, self.track_ax)]
         self._drawn: list[Any] = []
         self._rows = -1
+        self._start = 0
+        self._background: tuple[tuple, Any] | None = None
 
     def _layout(self, label_rows: int) -> None:
         """Place the panels in inches: margins for labels from the font size, room above for motif labels."""
@@ -438,6 +442,9 @@ class AttributionCanvas:
         for ax, y, h in ((self.logo_ax, y_logo, heights[0]), (self.heat_ax, y_heat, heights[1]),
                          (self.track_ax, y_track, heights[2])):
             ax.set_position((left / width, y / height, panel_width / width, h / height))
+            # Axis labels in one column at the left edge (two lines of text wide), the tick labels between
+            # them and the frame: aligned across panels, and placed without measuring every record's ticks.
+            ax.yaxis.set_label_coords((0.06 + 2.5 * size - left) / panel_width, 0.5)
         self.figure.axes[3].set_position(((left + panel_width + 0.06) / width, y_heat / height, 0.1 / width,
                                           heights[1] / height))
         self.title.set_y(1 - 0.06 / height)
@@ -457,6 +464,7 @@ class AttributionCanvas:
         check(scores.shape[1] == self.length,
               f"record {record_id!r} has {scores.shape[1]} positions to draw but this canvas holds {self.length}")
         projected = scores * encoding
+        self._start = window_start
         for artist in self._drawn:
             artist.remove()
         if self._rows < 0:
@@ -478,94 +486,55 @@ class AttributionCanvas:
         self.title.set_text(" — ".join(parts))
         return self.figure
 
+    def save(self, path: str | os.PathLike, format: str | None = None, *, dpi: int = PNG_DPI) -> Path:
+        """Write the record drawn last to ``path`` (PNG, SVG or PDF by ``format`` or suffix); returns the path.
+
+        PNG is drawn in two layers: what every record of this canvas shares
+        (frames, the position axis, axis labels) is drawn once and kept as
+        pixels; each record redraws only what it changes (letters, marks,
+        heatmap, bars, y axes, colour bar, title) on a copy of them.  The
+        picture is the one ``savefig`` draws, to the odd anti-aliased edge
+        pixel (``tests/test_plot.py`` compares them).  SVG and PDF go through
+        :func:`seqsal.plot.save_figure`.
+        """
+        if figure_format(Path(path), format) != "png" or not isinstance(self.figure.canvas, FigureCanvasAgg):
+            return save_figure(self.figure, path, format, dpi=dpi, tight=False)
+        self._render(dpi)
+        return write_png(path, np.asarray(self.figure.canvas.buffer_rgba()), dpi=dpi)
+
+    def _changing(self) -> list[Any]:
+        """The artists a record changes, in the order a full draw paints them (axes by axes, by z-order)."""
+        changing = {id(artist) for artist in [*self._drawn, *self._zero_lines, self.image, self.logo_ax.yaxis,
+                                              self.track_ax.yaxis]}
+        for ax in (self.logo_ax, self.heat_ax, self.track_ax):
+            changing.update(id(spine) for spine in ax.spines.values())  # letters and bars may touch a frame
+        ordered = []
+        for ax in (self.logo_ax, self.heat_ax, self.track_ax):
+            ordered += sorted((child for child in ax.get_children() if id(child) in changing),
+                              key=lambda artist: artist.get_zorder())
+        return ordered + [self.figure.axes[3], self.title]  # the colour bar's scale follows the record's scores
+
+    def _render(self, dpi: int) -> None:
+        """Paint the figure's pixels for the record drawn last: the cached shared layer, then the changes."""
+        figure, canvas = self.figure, self.figure.canvas
+        if figure.dpi != dpi:
+            figure.set_dpi(dpi)
+        changing = self._changing()
+        key = (self._rows, self._start, dpi)
+        if self._background is None or self._background[0] != key:
+            for artist in changing:
+                artist.set_animated(True)
+            try:
+                canvas.draw()
+            finally:
+                for artist in changing:
+                    artist.set_animated(False)
+            self._background = (key, canvas.copy_from_bbox(figure.bbox))
+        else:
+            canvas.restore_region(self._background[1])
+        for artist in changing:
+            figure.draw_artist(artist)
+
     def close(self) -> None:
         """Close the canvas's figure."""
         plt.close(self.figure)
-
-
-# --------------------------------------------------------------------------- #
-# Saving
-# --------------------------------------------------------------------------- #
-
-
-def _figure_format(path: Path, format: str | None) -> str:
-    """The output format from ``format`` or, failing that, the file suffix."""
-    chosen = (format or path.suffix.lstrip(".")).lower()
-    check(
-        chosen in _FIGURE_FORMATS,
-        f"cannot tell how to save figure {str(path)!r}: use a .png, .svg or .pdf suffix or format=",
-    )
-    return chosen
-
-
-def save_figure(fig: Figure, path: str | os.PathLike, format: str | None = None, *, dpi: int = _PNG_DPI,
-                tight: bool = True) -> Path:
-    """Save ``fig`` as PNG, SVG or PDF, atomically; text in SVG and PDF stays text.
-
-    The figure is written to a temporary file in the target directory and
-    renamed over ``path``, so an interrupted run never leaves a truncated file
-    that looks complete.  Fonts are embedded as TrueType in PDF and kept as
-    ``<text>`` in SVG, so labels can be edited and searched.  The figure is
-    left open; close it yourself (or use :func:`save_pdf_pages`, which does).
-
-    Parameters
-    ----------
-    fig
-        The figure to save.
-    path
-        Destination file.
-    format
-        ``"png"``, ``"svg"`` or ``"pdf"``; taken from the suffix of ``path`` when
-        omitted.
-    dpi
-        Resolution of a PNG (default 150; ``FigureOptions.resolved_dpi()`` for a styled figure).
-    tight
-        Crop to the drawn content.  Pass ``False`` to keep the figure's exact
-        size, e.g. a 7.2-in paper figure (its layout already fits its text).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    path = Path(path)
-    chosen = _figure_format(path, format)
-    # zlib level 3 instead of 6: a third less time encoding a logo, a third more bytes.
-    extra = {"pil_kwargs": {"compress_level": 3}} if chosen == "png" else {}
-    with atomic_path(path) as temporary, plt.rc_context(_VECTOR_TEXT):
-        fig.savefig(temporary, format=chosen, dpi=dpi, bbox_inches="tight" if tight else None, **extra)
-    return path
-
-
-def save_pdf_pages(figures: Iterable[Figure], path: str | os.PathLike, *, tight: bool = True) -> int:
-    """Write figures as the pages of one PDF, atomically, closing each as it goes.
-
-    ``figures`` may be a generator, so a report over thousands of records
-    holds one figure in memory at a time.  Text stays text (TrueType fonts).
-
-    Parameters
-    ----------
-    figures
-        Figures to write, one per page, in order.  Each is closed once written.
-    path
-        Destination ``.pdf`` file.
-    tight
-        Crop each page to its drawn content; ``False`` keeps each figure's own size.
-
-    Returns
-    -------
-    int
-        Number of pages written.
-    """
-    path = Path(path)
-    pages = 0
-    with atomic_path(path) as temporary, plt.rc_context(_VECTOR_TEXT):
-        with PdfPages(temporary) as pdf:
-            for fig in figures:
-                try:
-                    pdf.savefig(fig, bbox_inches="tight" if tight else None)
-                finally:
-                    plt.close(fig)
-                pages += 1
-        check(pages > 0, f"no figures to write to {str(path)!r}; the input was empty")
-    return pages

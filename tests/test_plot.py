@@ -442,6 +442,64 @@ def test_a_reused_canvas_draws_each_record_as_a_fresh_figure_would():
         canvas.draw(np.ones((4, 61)), np.ones((4, 61)), record_id="long")
 
 
+def read_png(path):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGBA")), image.info.get("dpi")
+
+
+#: Pixels the layered PNG may draw differently from savefig, each by a few grey levels: the frame of the heatmap
+#: is repainted over the ends of its fixed tick marks (4 anti-aliased pixels at 80 dpi), nothing else.
+CANVAS_EDGE_PIXELS = 8
+
+
+def test_canvas_png_is_the_picture_savefig_draws_record_after_record(tmp_path):
+    """The cached shared layer must hold nothing of an earlier record: not its letters, limits, marks
+    or colour bar, nor a layout with another number of label rows."""
+    rng = np.random.default_rng(5)
+    encoding = one_hot("".join(rng.choice(list("ACGT"), 60)))[0]
+    records = [(rng.normal(size=(4, 60)) * 5, [Hit(5, 12, "GATA1", "+")], 0),
+               (np.abs(rng.normal(size=(4, 60))), [], 0),  # another colour map, another y range
+               (rng.normal(size=(4, 60)), [Hit(5, 12, "GATA1", "+"), Hit(8, 14, "TAL1", "-")], 0),  # two rows
+               (rng.normal(size=(4, 60)), [], 40)]  # another position axis
+    canvas = AttributionCanvas(60, unit="logit")
+    for i, (scores, hits, start) in enumerate(records):
+        canvas.draw(scores, encoding, record_id=f"r{i}", motif_hits=hits, start=start, prediction=float(i))
+        fast, dpi = read_png(canvas.save(tmp_path / f"fast{i}.png", dpi=80))
+        fresh = AttributionCanvas(60, unit="logit").draw(scores, encoding, record_id=f"r{i}", motif_hits=hits,
+                                                          start=start, prediction=float(i))
+        reference, _ = read_png(save_figure(fresh, tmp_path / f"savefig{i}.png", dpi=80, tight=False))
+        assert fast.shape == reference.shape
+        differing = np.abs(fast.astype(int) - reference).max(axis=2)
+        assert (differing > 0).sum() <= CANVAS_EDGE_PIXELS, f"record {i}: {(differing > 0).sum()} pixels differ"
+        assert differing.max() <= 32
+        assert dpi == pytest.approx((80, 80), abs=0.01)
+    # The comparison can fail: the previous record's picture is far from this one.
+    assert (fast != read_png(tmp_path / "savefig2.png")[0]).any(axis=2).mean() > 0.01
+
+
+def test_canvas_writes_vector_formats_through_savefig(tmp_path):
+    canvas = AttributionCanvas(20)
+    canvas.draw(np.ones((4, 20)), np.ones((4, 20)) / 4, record_id="vector record")
+    assert "vector record" in canvas.save(tmp_path / "r.svg").read_text()
+
+
+def test_png_encoder_round_trips_every_pixel_and_records_the_resolution(tmp_path):
+    from seqsal.figures.png import encode_png, write_png
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)  # rows differ: the Up filter wraps around
+    pixels[5:9] = pixels[4]  # repeated rows filter to zeros
+    decoded, dpi = read_png(write_png(tmp_path / "p.png", pixels, dpi=300))
+    assert (decoded == pixels).all()
+    assert dpi == pytest.approx((300, 300), abs=0.01)
+    assert read_png(write_png(tmp_path / "q.png", pixels))[1] is None
+    assert encode_png(pixels, compress_level=9) != encode_png(pixels, compress_level=0)
+    with pytest.raises(SeqsalError, match="rgba"):
+        encode_png(pixels[..., :3])
+
+
 def test_vector_files_keep_text_as_text(tmp_path):
     fig = plot_logo(np.ones((4, 10)), title="logo title").figure
     svg = save_figure(fig, tmp_path / "logo.svg").read_text()

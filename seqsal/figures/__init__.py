@@ -8,6 +8,9 @@
   lettering, hits moved into the window).
 - ``panels``: the heatmap and per-position track.
 - ``charts``: named curves and labelled scatter plots for reports.
+- ``saving``: figures to PNG, SVG or PDF files, atomically, text kept as text.
+- ``png``: a PNG writer for a figure's pixels (one filter, fast deflate), so a
+  thousand logos are not bound by image compression.
 
 Users call :mod:`seqsal.plot`; this package keeps it under the size limit
 and one concept per module.

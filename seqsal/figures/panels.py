@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
 
 from seqsal.encoding import ALPHABET
@@ -77,7 +78,7 @@ def plot_heatmap(
     restyle = ax is None or figure is not None
     if ax is None:
         ax = new_axes(options, length, "heatmap")
-    image = ax.imshow(matrix, aspect="auto", interpolation="nearest")
+    image = ax.imshow(matrix, aspect="auto", interpolation="nearest", interpolation_stage="rgba")
     set_heatmap(image, matrix, start, signed=signed, cmap=cmap)
     ax.set_yticks(range(4))
     ax.set_yticklabels(list(ALPHABET))
@@ -169,7 +170,9 @@ def set_heatmap(image: AxesImage, matrix: np.ndarray, start: int, *, signed: boo
     first = start + 1
     image.set_data(matrix)
     image.set_extent((first - 0.5, first + matrix.shape[1] - 0.5, 3.5, -0.5))
-    image.set_cmap(cmap or ("RdBu_r" if signed else "Reds"))
+    cmap = cmap or ("RdBu_r" if signed else "Reds")
+    if image.get_cmap().name != cmap:  # each change redraws an attached colour bar
+        image.set_cmap(cmap)
     image.set_clim(-limit if signed else 0.0, limit)
 
 
@@ -178,8 +181,8 @@ def track_bars(values: np.ndarray, start: int) -> PolyCollection:
     x = position_labels(start, values.size).astype(float)
     corners = np.stack([x - 0.45, x - 0.45, x + 0.45, x + 0.45], axis=1)
     heights = np.stack([np.zeros(values.size), values, values, np.zeros(values.size)], axis=1)
-    return PolyCollection(np.stack([corners, heights], axis=2), linewidths=0,
-                          facecolors=np.where(values >= 0, POSITIVE_COLOR, NEGATIVE_COLOR))
+    colors = np.where((values >= 0)[:, None], to_rgba(POSITIVE_COLOR), to_rgba(NEGATIVE_COLOR))
+    return PolyCollection(np.stack([corners, heights], axis=2), linewidths=0, facecolors=colors)
 
 
 def track_limits(values: np.ndarray) -> tuple[float, float]:
