@@ -57,6 +57,7 @@ from seqsal.figures.panels import (
     POSITIVE_COLOR,
     plot_heatmap,
     plot_track,
+    heatmap_mesh,
     set_heatmap,
     track_bars,
     track_limits,
@@ -407,11 +408,9 @@ class AttributionCanvas:
         for ax in (self.logo_ax, self.track_ax):
             ax.spines[["top", "right"]].set_visible(False)
             ax.axhline(0.0, color="black", linewidth=0.6, zorder=1)
-        self.image = self.heat_ax.imshow(np.zeros((4, length)), aspect="auto", interpolation="nearest",
-                                         interpolation_stage="rgba")  # colour 4 rows, then scale up
-        self.heat_ax.set_yticks(range(4), list(ALPHABET))
+        self.heatmap = heatmap_mesh(self.heat_ax, length)
         size = self.options.resolved_font_size()
-        colorbar = self.figure.colorbar(self.image, cax=colorbar_ax)
+        colorbar = self.figure.colorbar(self.heatmap, cax=colorbar_ax)
         colorbar.set_label(f"hypothetical\n({unit})", size=size)
         colorbar_ax.tick_params(labelsize=size)
         for ax, label in ((self.logo_ax, "projected"), (self.heat_ax, "hypothetical"), (self.track_ax, "per position")):
@@ -442,9 +441,6 @@ class AttributionCanvas:
         for ax, y, h in ((self.logo_ax, y_logo, heights[0]), (self.heat_ax, y_heat, heights[1]),
                          (self.track_ax, y_track, heights[2])):
             ax.set_position((left / width, y / height, panel_width / width, h / height))
-            # Axis labels in one column at the left edge (two lines of text wide), the tick labels between
-            # them and the frame: aligned across panels, and placed without measuring every record's ticks.
-            ax.yaxis.set_label_coords((0.06 + 2.5 * size - left) / panel_width, 0.5)
         self.figure.axes[3].set_position(((left + panel_width + 0.06) / width, y_heat / height, 0.1 / width,
                                           heights[1] / height))
         self.title.set_y(1 - 0.06 / height)
@@ -472,7 +468,7 @@ class AttributionCanvas:
         before = set(self.logo_ax.get_children())
         rows = _fill_logo(self.logo_ax, projected, window_start, hits, self.engine, "classic", None)
         self.logo_ax.set_xlabel("")
-        set_heatmap(self.image, scores, window_start, signed=signed)
+        set_heatmap(self.heatmap, scores, window_start, signed=signed)
         bars = track_bars(projected.sum(axis=0), window_start)
         self.track_ax.add_collection(bars)
         self.track_ax.set_ylim(*track_limits(projected.sum(axis=0)))
@@ -504,7 +500,7 @@ class AttributionCanvas:
 
     def _changing(self) -> list[Any]:
         """The artists a record changes, in the order a full draw paints them (axes by axes, by z-order)."""
-        changing = {id(artist) for artist in [*self._drawn, *self._zero_lines, self.image, self.logo_ax.yaxis,
+        changing = {id(artist) for artist in [*self._drawn, *self._zero_lines, self.heatmap, self.logo_ax.yaxis,
                                               self.track_ax.yaxis]}
         for ax in (self.logo_ax, self.heat_ax, self.track_ax):
             changing.update(id(spine) for spine in ax.spines.values())  # letters and bars may touch a frame

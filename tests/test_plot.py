@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
+from matplotlib.collections import PathCollection, PolyCollection, QuadMesh  # noqa: E402
 from matplotlib.patches import PathPatch  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
@@ -66,6 +66,12 @@ def glyph_extents(ax):
                     by_position.setdefault(round(outline[:, 0].mean()), []).append(Path(outline).get_extents())
                 boxes += [Bbox.union(parts) for parts in by_position.values()]
     return sorted(((box.x0 + box.x1) / 2, box.y0, box.y1) for box in boxes)
+
+
+def heat_cells(ax):
+    """The heatmap's mesh of cells on ``ax``."""
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    return mesh
 
 
 def tick_labels(ax):
@@ -145,7 +151,7 @@ def test_motif_hit_outside_the_sequence_is_an_error():
 def test_heatmap_colour_limits_are_symmetric_with_acgt_rows_and_a_colorbar():
     scores = np.array([[0.1, -0.2], [0.3, 0.0], [-0.7, 0.2], [0.0, 0.4]])
     ax = plot_heatmap(scores, title="hyp")
-    low, high = ax.images[0].get_clim()
+    low, high = heat_cells(ax).get_clim()
     assert low == pytest.approx(-0.7) and high == pytest.approx(0.7)
     assert [label.get_text() for label in ax.get_yticklabels()] == list("ACGT")
     assert len(ax.figure.axes) == 2  # heatmap + colorbar
@@ -185,7 +191,22 @@ def test_attribution_figure_stacks_logo_heatmap_track_and_names_the_record():
     # The logo shows only the bases in the sequence (projected scores): one glyph per column.
     assert len(glyph_extents(logo_ax)) == 249
     # The heatmap shows the hypothetical scores, the track their projection summed over rows.
-    np.testing.assert_allclose(heat_ax.images[0].get_array(), hypothetical)
+    np.testing.assert_allclose(heat_cells(heat_ax).get_array(), hypothetical)
+    assert cell_centres(heat_ax)[[0, -1]].tolist() == [1, 249]
+
+
+def test_heatmap_cells_sit_on_the_positions_they_show():
+    ax = plot_heatmap(np.arange(40.0).reshape(4, 10), start=100)
+    np.testing.assert_allclose(cell_centres(ax), np.arange(101, 111))
+    assert heat_cells(ax).get_array()[0, 3] == 3 and ax.get_ylim() == (3.5, -0.5)  # row A on top
+
+
+def cell_centres(ax):
+    """Data x of the centre of each heatmap column."""
+    mesh = heat_cells(ax)
+    edges = mesh.get_coordinates()[0, :, 0]
+    moved = (mesh.get_transform() - ax.transData).transform(np.column_stack([edges, np.zeros_like(edges)]))[:, 0]
+    return (moved[:-1] + moved[1:]) / 2
     heights, _ = track_heights(track_ax)
     np.testing.assert_allclose(heights, (hypothetical * encoding).sum(axis=0), rtol=1e-6)
     # One shared x axis, labelled once at the bottom.
@@ -393,12 +414,12 @@ def test_palindrome_hits_on_both_strands_get_one_label():
 
 def test_heatmap_of_non_negative_scores_uses_a_sequential_map_from_zero_with_a_labelled_colour_bar():
     ax = plot_heatmap(np.abs(np.random.default_rng(0).normal(size=(4, 20))), label="saliency (logit)")
-    image = ax.images[0]
+    image = heat_cells(ax)
     assert image.get_clim()[0] == 0 and image.get_cmap().name == "Reds"
     assert ax.figure.axes[1].get_ylabel() == "saliency (logit)"
     signed = plot_heatmap(np.random.default_rng(0).normal(size=(4, 20)))
-    low, high = signed.images[0].get_clim()
-    assert low == -high and signed.images[0].get_cmap().name == "RdBu_r"
+    low, high = heat_cells(signed).get_clim()
+    assert low == -high and heat_cells(signed).get_cmap().name == "RdBu_r"
     with pytest.raises(SeqsalError, match="signed"):
         plot_heatmap(-np.ones((4, 5)), signed=False)
 
