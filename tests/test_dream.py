@@ -12,6 +12,7 @@ from torch import nn
 
 from seqsal.cli import main
 from seqsal.views.dream import _initial_logits, dream
+from seqsal.views import dream_run
 from seqsal.views.dream_run import hits_table, plot_trace, reference_percentiles, reference_scores
 from seqsal.encoding import one_hot
 from seqsal.errors import SeqsalError
@@ -222,11 +223,19 @@ def saved_tiny(tiny_model, tmp_path):
     return path, tmp_path / "ref.fa", tiny_model
 
 
-def test_cli_writes_a_complete_folder(saved_tiny, tmp_path, capsys):
+def test_cli_writes_a_complete_folder(saved_tiny, tmp_path, capsys, monkeypatch):
     model_path, reference, model = saved_tiny
     out = tmp_path / "dream"
     argv = ["dream", "--model", str(model_path), "--out", str(out), "--n-seeds", "3", "--steps", "6",
             "--reference", str(reference), "--device", "cpu", "--quiet", "--seed", "1"]
+    titles, plot = [], dream_run.plot_attribution
+
+    def recording_plot(*args, **kwargs):
+        figure = plot(*args, **kwargs)
+        titles.append(figure.get_suptitle())
+        return figure
+
+    monkeypatch.setattr(dream_run, "plot_attribution", recording_plot)
     assert main(argv + ["--logos", "2"]) == 0
     assert "dreamed 3 sequences" in capsys.readouterr().err
     manifest = json.loads((out / "manifest.json").read_text())
@@ -248,6 +257,8 @@ def test_cli_writes_a_complete_folder(saved_tiny, tmp_path, capsys):
     assert list(hits.columns[:3]) == ["id", "sequence_index", "motif_id"]
     assert list(table["n_motif_hits"]) == [int((hits["sequence_index"] == i).sum()) for i in range(3)]
     assert len(list((out / "logos").glob("dream_*.png"))) == 2
+    best = table.sort_values("logit", ascending=False).iloc[0]  # a classifier's logo title says which number it is
+    assert titles[0] == f"{best['id']} — grad_x_input — logit {best['logit']:.3g}, p = {best['probability']:.3f}"
     assert (out / "trace.png").stat().st_size > 0 and "seqsal dream" in (out / "report.html").read_text()
 
     # A second run into the same folder replaces it, stale logos included; --motifs all scans the database.

@@ -273,13 +273,15 @@ def _draw_logos(folder: Path, model: EnhancerCNN, result: DreamResult, ids: Sequ
         return []
     hypothetical = attribute(model, result.onehot[best], "grad_x_input", result.target, hypothetical=True,
                              device=device)
+    classifier = result.probability is not None  # the title then reads "logit 7.04, p = 0.999"
     paths = []
     for row, index in enumerate(best):
         record_id = ids[index]
         boxes = [hit for hit in hits if hit.sequence_index == index]
         fig = plot_attribution(hypothetical[row], result.onehot[index], record_id=record_id,
-                               prediction=float(result.scores[index]), method="grad_x_input (logit)",
-                               motif_hits=boxes)
+                               prediction=float(result.scores[index]), method="grad_x_input",
+                               task="classification" if classifier else "regression",
+                               unit="logit" if classifier else "model output", motif_hits=boxes)
         path = save_figure(fig, logos / f"{record_id}.png")
         plt.close(fig)
         paths.append(path)
