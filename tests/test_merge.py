@@ -67,6 +67,22 @@ def test_merged_shards_equal_one_run_and_keep_ids_that_look_missing(tmp_path, pe
     assert [s["first_index"] for s in merged.manifest["shards"]] == [0, 4, 8]
 
 
+def test_merge_draws_its_logos_with_the_figure_options_given(tmp_path, peaks, model_file):
+    from PIL import Image
+
+    from seqsal.cli import main
+
+    shards = split_fasta(peaks, tmp_path / "shards", 4)
+    bundles = [str(b) for b in explain_shards(shards, model_file, tmp_path)]
+    assert main(["merge", *bundles, "--out", str(tmp_path / "paper"), "--logos", "1", "--style", "paper",
+                 "--width", "3.5", "--dpi", "100"]) == 0
+    logos = sorted((tmp_path / "paper" / "logos").glob("*.png"))
+    assert len(logos) == len(SEEDED.methods)  # the top record, once per method
+    for logo in logos:
+        with Image.open(logo) as image:
+            assert image.size[0] == 350  # 3.5 in at 100 dpi, not the screen style's width for the sequence
+
+
 def test_merges_of_merges_keep_their_place_in_the_input(tmp_path, peaks, model_file):
     shards = split_fasta(peaks, tmp_path / "shards", 4)
     bundles = explain_shards(shards, model_file, tmp_path)

@@ -26,6 +26,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
     parser.add_argument("--motif-threshold", type=options.fraction, default=0.8,
                        help="box a motif where its score reaches this fraction of its maximum (default 0.8)")
+    options.add_figure(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -35,6 +36,6 @@ def run(args: argparse.Namespace) -> None:
 
     bundle = merge_bundles(args.bundles, args.out, n_logos=args.logos, logo_format=args.logo_format,
                            motifs=args.motifs or (), motif_db=args.motif_db, motif_threshold=args.motif_threshold,
-                           force=args.force)
+                           figure=options.figure_from_args(args), force=args.force)
     print(f"merged {len(args.bundles)} bundles, {len(bundle.scores)} sequences; wrote {bundle.folder}/",
           file=sys.stderr)

@@ -31,6 +31,7 @@ from seqsal.explain.bundle import (
 )
 from seqsal.explain.pipeline import finish_bundle
 from seqsal.explain.settings import PRESENTATION_SETTINGS, ExplainSettings, checked
+from seqsal.figures.style import FigureOptions
 from seqsal.motifs import resolve_motifs
 from seqsal.runs import MANIFEST, RunFolder, read_manifest
 
@@ -47,6 +48,7 @@ def merge_bundles(
     motifs: Sequence[str] = (),
     motif_db: str | None = None,
     motif_threshold: float = 0.8,
+    figure: FigureOptions | None = None,
     force: bool = False,
 ) -> Bundle:
     """Concatenate the explain bundles in ``folders`` (input order) into one bundle in ``out``.
@@ -64,6 +66,8 @@ def merge_bundles(
         bundle that the merge rewrites completely (same methods or more).
     n_logos, logo_format, motifs, motif_db, motif_threshold
         Logos of the merged bundle, as for ``seqsal explain``.
+    figure
+        Size, lettering and window of the logos; screen defaults when omitted.
     force
         Replace an explain bundle in ``out`` even when the merge would not
         rewrite all its files, or when it is an unfinished explain run.
@@ -115,7 +119,7 @@ def merge_bundles(
                     scores.write(header)
                 scores.writelines(table)
             start = stop
-    return finish_bundle(folder, stores, merged_settings, motif_list)
+    return finish_bundle(folder, stores, merged_settings, motif_list, figure=figure)
 
 
 def _is_unfinished_merge(out: Path) -> bool:
