@@ -8,7 +8,8 @@ Three measurements, each written as PNG at 150 dpi into a temporary folder:
    letters of a logo as one path collection (``plot_logo(engine="fast")``).
 2. **Stacked figures** (logo + heatmap + track): logomaker engine in a new
    figure per record (``plot_attribution(engine="logomaker")``) against one
-   reused :class:`seqsal.plot.AttributionCanvas` with the fast engine.
+   reused :class:`seqsal.plot.AttributionCanvas` with the fast engine, written
+   by its :meth:`~seqsal.plot.AttributionCanvas.save` (what ``seqsal logo`` does).
 3. **``seqsal logo BUNDLE --top 1000``**: the command on a 1,000-sequence
    saliency bundle (random sequences, the bundled model), in a subprocess,
    with its default process pool (one worker per core, at most 8).
@@ -99,8 +100,8 @@ def time_stacked(onehot: np.ndarray, hypothetical: np.ndarray, out: Path, engine
     else:
         canvas = AttributionCanvas(LENGTH)
         for i in range(len(onehot)):
-            fig = canvas.draw(hypothetical[i], onehot[i], record_id=f"r{i}", prediction=1.0, method="grad_x_input")
-            save_figure(fig, out / f"stacked_fast_{i}.png", tight=False)
+            canvas.draw(hypothetical[i], onehot[i], record_id=f"r{i}", prediction=1.0, method="grad_x_input")
+            canvas.save(out / f"stacked_fast_{i}.png")
         canvas.close()
     return len(onehot) / (time.perf_counter() - start)
 
