@@ -68,7 +68,7 @@ def encode_png(rgba: np.ndarray, *, dpi: float | None = None, compress_level: in
     if dpi is not None:
         per_metre = round(dpi / _METRES_PER_INCH)
         chunks.append(_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)))
-    chunks.append(_chunk(b"IDAT", zlib.compress(filtered.tobytes(), compress_level)))
+    chunks.append(_chunk(b"IDAT", zlib.compress(filtered, compress_level)))  # the array is the buffer: no copy
     chunks.append(_chunk(b"IEND", b""))
     return _SIGNATURE + b"".join(chunks)
 
