@@ -236,7 +236,11 @@ def test_seqlets_recover_planted_motifs_with_the_bundled_model():
     chance, _, _ = evaluate(random, X, instances, "grad_x_input", SeqletSettings(), annotate=False)
     print(f"\ntrained: {found}\nrandom: {chance}")
     assert found["precision"] >= 0.8
-    assert found["recall"] >= 0.6  # the 0.85 is not reached at precision 0.8 (see the benchmark)
+    assert found["recall"] >= 0.6  # the 0.85 over all planted instances is not reached (see the benchmark)
+    # Over the instances the model uses (measured 0.84), and seqlets mark what the model responds to (0.996):
+    # the seqlets that hit no planted motif sit on chance sites in the background.
+    assert found["recall_used"] >= 0.78 and found["recall_used"] > found["recall"] + 0.1
+    assert found["precision_model"] >= 0.95
     assert found["annotation"] >= 0.8
     # The random model has its own shuffled null, so it gets about the nominal rate of noise seqlets
     # (not "far fewer" in number, see the benchmark); they land on planted motifs only by chance.
