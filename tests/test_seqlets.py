@@ -219,7 +219,7 @@ def test_seqlets_recover_planted_motifs_with_the_bundled_model():
     import torch
 
     import seqsal
-    from benchmarks.bench_seqlets import evaluate
+    from benchmarks.bench_seqlets import USED_DELTA, enhancer_instances, evaluate, instance_effects
     from seqsal.models import EnhancerCNN
     from seqsal.simulate import simulate_enhancers
 
@@ -230,15 +230,43 @@ def test_seqlets_recover_planted_motifs_with_the_bundled_model():
     trained = seqsal.load_model("default", device="cpu")
     torch.manual_seed(0)
     random = EnhancerCNN(trained.config).eval()
-    found, _ = evaluate(trained, X, ids, data.planted, "grad_x_input", SeqletSettings())
-    chance, _ = evaluate(random, X, ids, data.planted, "grad_x_input", SeqletSettings(), annotate=False)
+    instances = enhancer_instances(data.planted, ids)
+    instances["used"] = instance_effects(trained, X, instances) > USED_DELTA
+    found, _, _ = evaluate(trained, X, instances, "grad_x_input", SeqletSettings())
+    chance, _, _ = evaluate(random, X, instances, "grad_x_input", SeqletSettings(), annotate=False)
     print(f"\ntrained: {found}\nrandom: {chance}")
     assert found["precision"] >= 0.8
-    assert found["recall"] >= 0.6  # the issue's 0.85 is not reached at precision 0.8 (see the benchmark)
+    assert found["recall"] >= 0.6  # the issue's 0.85 over all planted instances is not reached (see the benchmark)
+    # Over the instances the model uses (measured 0.84), and seqlets mark what the model responds to (0.996):
+    # the seqlets that hit no planted motif sit on chance sites in the background.
+    assert found["recall_used"] >= 0.78 and found["recall_used"] > found["recall"] + 0.1
+    assert found["precision_model"] >= 0.95
     assert found["annotation"] >= 0.8
     # The random model has its own shuffled null, so it gets about the nominal rate of noise seqlets
     # (not "far fewer" in number, see the benchmark); they land on planted motifs only by chance.
     assert chance["recall"] <= 0.25 and chance["precision"] <= 0.4
+
+
+def test_instance_effects_are_the_logit_drop_of_replacing_the_instance():
+    """A linear model that counts A at positions 10-16: the drop is known in expectation, zero elsewhere."""
+    import torch
+
+    from benchmarks.bench_seqlets import instance_effects
+
+    class CountA(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x[:, 0:1, 10:17].sum(dim=2)
+
+    X = np.zeros((2, 4, 40))
+    X[:, 0, :] = 1  # all A
+    instances = pd.DataFrame({"sequence_index": [0, 1, 1], "start": [10, 20, 12], "end": [17, 27, 15]})
+    delta = instance_effects(CountA(), X, instances, gc=0.41, n_draws=400)
+    share_not_a = 1 - 0.59 / 2  # background bases are A with probability (1 - gc) / 2
+    assert delta[0] == pytest.approx(7 * share_not_a, abs=0.15)  # sd of the mean: sqrt(7 * 0.3 * 0.7 / 400) = 0.06
+    assert delta[1] == 0.0  # outside what the model reads
+    assert delta[2] == pytest.approx(3 * share_not_a, abs=0.1)
+    again = instance_effects(CountA(), X, instances, gc=0.41, n_draws=400)
+    np.testing.assert_array_equal(delta, again)
 
 
 def test_seqlet_functions_are_in_the_top_level_api():
