@@ -73,8 +73,10 @@ def model_arguments(workdir: Path, kind: str) -> list[str]:
         namespace: dict = {}
         exec(compile(USERS_MODEL, str(code), "exec"), namespace)
         torch.save(namespace["build"]().state_dict(), workdir / "users_weights.pt")
-        print("model: a user's DeepSTARR-like nn.Sequential, --model-code users_model.py:build --weights", flush=True)
-        return ["--model-code", f"{code}:build", "--weights", str(workdir / "users_weights.pt")]
+        print("model: a user's DeepSTARR-like nn.Sequential, --model-code users_model.py:build --weights W.pt "
+              "--model-length 249", flush=True)
+        return ["--model-code", f"{code}:build", "--weights", str(workdir / "users_weights.pt"),
+                "--model-length", "249"]
     if kind == "users":
         print("model: seqsal EnhancerCNN (this seqsal explain has no --model-code yet)", flush=True)
     model = save_model(EnhancerCNN(ModelConfig(conv_channels=(16, 16), kernel_sizes=(7, 3), dense_units=(16,))),
