@@ -380,7 +380,7 @@ def test_cli_predict_through_each_source(saved, tmp_path, capsys):
         np.testing.assert_allclose(table[["dev.logit", "hk.logit"]].to_numpy(), expected, rtol=1e-4)
     assert "dev.probability" in table  # --model-task classification
     assert main(["predict", str(fasta), "--model", str(folder / "two.ts")]) == 2  # 60 or 61: asks for the length
-    assert "length=" in capsys.readouterr().err
+    assert "pass --model-length with the length" in capsys.readouterr().err  # the option, not the library's length=
     assert main(["predict", str(fasta), "--weights", str(folder / "two.weights.pt")]) == 2
     assert "--weights needs --model-code" in capsys.readouterr().err
 

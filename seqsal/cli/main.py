@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from seqsal import __version__
 from seqsal.cli import (
-    audit, dream, evaluate, explain, filters, logo, merge, modisco_coords, pitfalls, predict, seqlets, shortcut,
+    audit, dream, evaluate, explain, filters, logo, merge, modisco_coords, options, pitfalls, predict, seqlets, shortcut,
     simulate, split, tracks, train,
 )
 from seqsal.errors import SeqsalError
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with invoked_as(argv), _stdin_inputs(args):
             status = args.run(args)
     except SeqsalError as error:
-        print(f"seqsal {args.command}: error: {error}", file=sys.stderr)
+        print(f"seqsal {args.command}: error: {options.as_options(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         hint = "; continue with --resume" if args.command == "explain" else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from seqsal.choices import BUNDLED_MODEL_NAMES
 
@@ -119,6 +120,20 @@ def add_model(parser: argparse.ArgumentParser, default: str | None = "default") 
                        help="input length, for a model that reads any length or does not reveal it")
     group.add_argument("--model-task", choices=("classification", "regression"), default=None,
                        help="classification adds probabilities (default: the model's own, else regression)")
+
+
+#: The adapter parameters of :func:`seqsal.models.load_model`, as library messages spell them (``length=``), and
+#: the options that set them; :func:`as_options` rewrites messages with them.
+ADAPTER_FLAGS = {"length": "--model-length", "input_layout": "--input-layout", "output_index": "--output-index",
+                  "output_key": "--output-key", "reduce": "--reduce", "output_names": "--output-names",
+                  "task": "--model-task"}
+
+
+def as_options(message: str) -> str:
+    """A library message with the model-loading parameters it names (``length=``) spelled as their options."""
+    for name, flag in ADAPTER_FLAGS.items():
+        message = re.sub(rf"\b{name}=", flag, message)
+    return message
 
 
 def model_from_args(args: argparse.Namespace):

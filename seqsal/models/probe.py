@@ -78,20 +78,18 @@ def discover_length(forward: Forward, network: nn.Module, name: str) -> int:
     """
     outputs = [try_forward(forward, length) for length in TRIAL_LENGTHS]
     check(any(out is None for out, _ in outputs),
-          f"{name} reads sequences of any length; pass length= to seqsal.load_model (--model-length on the "
-          "command line) with the length to explain "
+          f"{name} reads sequences of any length; pass length= with the length to explain "
           "(sequences are centre-cropped or N-padded to it when fitting is asked for)")
     error = next(message for out, message in outputs if out is None)
     linears = [module for module in network.modules() if isinstance(module, nn.Linear)]
     check(linears and not isinstance(network, torch.jit.ScriptModule),
           f"{name} failed on a trial sequence of {TRIAL_LENGTHS[0]} bases ({error}) and its input length could "
-          "not be found; pass length= (--model-length) with the length it reads")
+          "not be found; pass length= with the length it reads")
     low = _bisect(forward, linears, lambda side: side >= 0)
     high = _bisect(forward, linears, lambda side: side > 0) - 1
-    check(low <= high,
-          f"{name} failed on every trial length ({error}); pass length= (--model-length) with the length it reads")
+    check(low <= high, f"{name} failed on every trial length ({error}); pass length= with the length it reads")
     check(low == high, f"{name} fits any length from {low} to {high} bases (pooling rounds down before its "
-                       "Flatten → Linear head); pass length= (--model-length) with the length it was trained on")
+                       "Flatten → Linear head); pass length= with the length it was trained on")
     return low
 
 
