@@ -32,6 +32,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="validate on the records of these chromosomes (comma-separated, read from "
                              "chrN:start-end headers)")
     source.add_argument("--valid-fraction", type=float, default=0.1, help="held-out share (default 0.1)")
+    source.add_argument("--group-reverse-complements", action="store_true",
+                        help="draw the --valid-fraction split by element: records whose sequences are reverse "
+                             "complements of each other, apart from the flanks every record shares (MPRA "
+                             "adapters), stay on the same side")
     source.add_argument("--test-fasta", help="test FASTA (ids in --labels); its metrics go into the model file")
     source.add_argument("--test-table", help="test table (same columns as --table); its metrics go into the model "
                                              "file")
