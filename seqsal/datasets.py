@@ -41,15 +41,21 @@ class LabelledSet:
         chroms = None if self.chroms is None else [self.chroms[i] for i in index]
         return LabelledSet([self.ids[i] for i in index], self.X[index], self.y[index], self.target_names, chroms)
 
-    def with_reverse_complements(self) -> "LabelledSet":
+    def with_reverse_complements(self, keep_flanks: bool = False) -> "LabelledSet":
         """The set plus the reverse complement of every sequence (ids ``<id>_rc``), same targets.
 
         Enhancer activity does not depend on which strand was sequenced, so
         reverse complements are free extra training data, and they teach the
-        model each motif in both orientations.
+        model each motif in both orientations.  With ``keep_flanks``, only the
+        part between the :func:`shared_flanks` is reverse complemented: an MPRA
+        clones the insert in either orientation between fixed adapters, so a
+        copy with reverse-complemented adapters is a construct never measured.
         """
+        start, stop = shared_flanks(self.X) if keep_flanks else (0, self.X.shape[-1])
+        flipped = self.X.copy()
+        flipped[:, :, start:stop] = reverse_complement(self.X[:, :, start:stop])
         return LabelledSet(self.ids + [f"{i}_rc" for i in self.ids],
-                           np.concatenate([self.X, reverse_complement(self.X)]),
+                           np.concatenate([self.X, flipped]),
                            np.concatenate([self.y, self.y]), self.target_names,
                            None if self.chroms is None else self.chroms * 2)
 

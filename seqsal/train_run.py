@@ -56,6 +56,7 @@ class TrainSettings:
     lr: float = 1e-3
     weight_decay: float = 0.0
     augment_rc: bool = False
+    rc_keep_flanks: bool = False
     batch_size: int = 128
     seed: int = 0
     description: str | None = None
@@ -93,8 +94,9 @@ def train_model(
         data, test_set = data.subset(~on_test), data.subset(on_test)
     train_set, valid_set = _train_and_valid(data, settings)
     as_given = train_set
+    check(settings.augment_rc or not settings.rc_keep_flanks, "rc_keep_flanks only changes augment_rc; set both")
     if settings.augment_rc:
-        train_set = train_set.with_reverse_complements()
+        train_set = train_set.with_reverse_complements(keep_flanks=settings.rc_keep_flanks)
     config = ModelConfig(
         input_length=data.X.shape[-1], n_outputs=data.y.shape[1], conv_channels=settings.channels,
         kernel_sizes=settings.kernels, dense_units=settings.dense, activation=settings.activation,
