@@ -121,6 +121,9 @@ def test_group_reverse_complements_keeps_both_orientations_on_one_side(tmp_path,
     status = main(["train", "--table", str(table), "--target-column", "mean_value", "--valid-table", str(table),
                    "--group-reverse-complements", *TINY_NET, "--out", str(model)])
     assert status == 2 and "a validation file is split already" in capsys.readouterr().err
+    status = main(["train", "--table", str(table), "--target-column", "mean_value", "--rc-keep-flanks", *TINY_NET,
+                   "--out", str(model)])
+    assert status == 2 and "rc_keep_flanks only changes augment_rc" in capsys.readouterr().err
 
 
 def test_bundled_model_names_resolve_to_package_files(tmp_path):
