@@ -6,6 +6,9 @@ peak set with either a negative FASTA or no negatives at all, in which case
 dinucleotide-shuffled copies of the positives serve as negatives.  Shuffled
 negatives keep GC content and dinucleotide composition, so a model can only
 separate the classes by the *order* of bases (motifs), not by composition.
+Measurement tables (MPRA) come in as a third shape; their records are
+grouped by element (:func:`reverse_complement_groups`) so that a split never
+puts the two orientations of one element on opposite sides.
 """
 
 from __future__ import annotations
