@@ -6,6 +6,9 @@ peak set with either a negative FASTA or no negatives at all, in which case
 dinucleotide-shuffled copies of the positives serve as negatives.  Shuffled
 negatives keep GC content and dinucleotide composition, so a model can only
 separate the classes by the *order* of bases (motifs), not by composition.
+Measurement tables (MPRA) come in as a third shape; their records are
+grouped by element (:func:`reverse_complement_groups`) so that a split never
+puts the two orientations of one element on opposite sides.
 """
 
 from __future__ import annotations
@@ -41,15 +44,21 @@ class LabelledSet:
         chroms = None if self.chroms is None else [self.chroms[i] for i in index]
         return LabelledSet([self.ids[i] for i in index], self.X[index], self.y[index], self.target_names, chroms)
 
-    def with_reverse_complements(self) -> "LabelledSet":
+    def with_reverse_complements(self, keep_flanks: bool = False) -> "LabelledSet":
         """The set plus the reverse complement of every sequence (ids ``<id>_rc``), same targets.
 
         Enhancer activity does not depend on which strand was sequenced, so
         reverse complements are free extra training data, and they teach the
-        model each motif in both orientations.
+        model each motif in both orientations.  With ``keep_flanks``, only the
+        part between the :func:`shared_flanks` is reverse complemented: an MPRA
+        clones the insert in either orientation between fixed adapters, so a
+        copy with reverse-complemented adapters is a construct never measured.
         """
+        start, stop = shared_flanks(self.X) if keep_flanks else (0, self.X.shape[-1])
+        flipped = self.X.copy()
+        flipped[:, :, start:stop] = reverse_complement(self.X[:, :, start:stop])
         return LabelledSet(self.ids + [f"{i}_rc" for i in self.ids],
-                           np.concatenate([self.X, reverse_complement(self.X)]),
+                           np.concatenate([self.X, flipped]),
                            np.concatenate([self.y, self.y]), self.target_names,
                            None if self.chroms is None else self.chroms * 2)
 
@@ -187,6 +196,51 @@ def from_pos_neg(
     chroms = chromosomes(pos)
     chroms += chroms if str(negatives) == "shuffle" else chromosomes(neg)
     return LabelledSet([r.id for r in records], X, y, ("label",), chroms)
+
+
+def shared_flanks(X: np.ndarray) -> tuple[int, int]:
+    """The variable part ``[start, stop)`` of one-hot sequences ``(N, 4, L)``: the columns between the flanks all share.
+
+    MPRA and STARR-seq libraries put the same adapters on every element; those
+    columns say nothing about which element a record is, so comparisons of
+    elements (:func:`reverse_complement_groups`) skip them.  Sequences that
+    are all the same give ``(L, L)``.
+    """
+    check(np.ndim(X) == 3 and np.shape(X)[1] == 4, f"expected one-hot sequences (N, 4, L), got shape {np.shape(X)}")
+    same = np.asarray((X == X[:1]).all(axis=(0, 1)))
+    if same.all():
+        return X.shape[-1], X.shape[-1]
+    return int(np.argmin(same)), X.shape[-1] - int(np.argmin(same[::-1]))
+
+
+def reverse_complement_groups(X: np.ndarray) -> np.ndarray:
+    """A group number per record: records whose variable parts are equal up to reverse complement share one.
+
+    Libraries that measure each element in both orientations (lentiMPRA
+    clones the insert both ways between fixed adapters) hold two records per
+    element whose activities are strongly correlated; a validation split that
+    separates them scores the model on sequences it has, in effect, trained
+    on.  The variable part is what lies between the :func:`shared_flanks`, so
+    the adapters, which are not reverse complemented, do not hide the pair.
+
+    Parameters
+    ----------
+    X
+        One-hot sequences ``(N, 4, L)`` (``N`` stays an all-zero column and matches only ``N``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` int64 group numbers, 0, 1, ... in order of first appearance.
+    """
+    start, stop = shared_flanks(X)
+    core = np.asarray(X)[:, :, start:stop]
+
+    def codes(one_hot: np.ndarray) -> np.ndarray:
+        return (one_hot.argmax(axis=1) + 4 * (one_hot.sum(axis=1) == 0)).astype(np.uint8)
+
+    keys = [min(f.tobytes(), r.tobytes()) for f, r in zip(codes(core), codes(reverse_complement(core)))]
+    return pd.factorize(pd.Series(keys, dtype=object), sort=False)[0].astype(np.int64)
 
 
 def kmer_counts(X: np.ndarray, k: int) -> np.ndarray:

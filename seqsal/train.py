@@ -325,21 +325,28 @@ def evaluate_predictions(
 
 
 def train_valid_split(
-    n: int, valid_fraction: float = 0.1, random_state: int = 0
+    n: int, valid_fraction: float = 0.1, random_state: int = 0, groups: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Random disjoint train and validation indices covering ``range(n)``.
+    """Random disjoint train and validation indices covering ``range(n)``, keeping ``groups`` whole.
 
     Each index array is sorted, so subsets keep the input order (and a FASTA
-    file's order) while membership is random.
+    file's order) while membership is random.  With ``groups``, whole groups
+    are drawn in random order until they hold ``valid_fraction`` of the records:
+    records that are the same element (both orientations of an MPRA insert,
+    :func:`~seqsal.datasets.reverse_complement_groups`) then never sit on both
+    sides, which would let the validation loss, and early stopping on it,
+    reward memorising elements.
 
     Parameters
     ----------
     n
         Number of sequences.
     valid_fraction
-        Share held out for validation, in (0, 1); at least one sequence goes to each side.
+        Share held out for validation, in (0, 1); at least one sequence (one group) goes to each side.
     random_state
         Seed; the same seed gives the same split.
+    groups
+        Optional ``(n,)`` group labels; records with the same label land on the same side.
 
     Returns
     -------
@@ -349,5 +356,17 @@ def train_valid_split(
     check(isinstance(n, (int, np.integer)) and n >= 2, f"cannot split {n} sequences; need at least two")
     check(0 < valid_fraction < 1, f"valid_fraction must be between 0 and 1, got {valid_fraction}")
     n_valid = min(max(1, round(n * valid_fraction)), n - 1)
-    order = np.random.default_rng(random_state).permutation(n)
-    return np.sort(order[n_valid:]).astype(np.int64), np.sort(order[:n_valid]).astype(np.int64)
+    rng = np.random.default_rng(random_state)
+    if groups is None:
+        order = rng.permutation(n)
+        return np.sort(order[n_valid:]).astype(np.int64), np.sort(order[:n_valid]).astype(np.int64)
+    groups = np.asarray(groups)
+    check(groups.shape == (n,), f"groups has shape {groups.shape}; give one group label per sequence ({n})")
+    labels, group_of = np.unique(groups, return_inverse=True)
+    check(len(labels) >= 2, "all sequences are in one group, so no split keeps groups whole; give more groups")
+    drawn = rng.permutation(len(labels))
+    sizes = np.bincount(group_of)[drawn]
+    before = np.cumsum(sizes) - sizes  # records in the groups drawn earlier
+    in_valid = drawn[before < n_valid][: len(labels) - 1]
+    valid = np.isin(group_of, in_valid)
+    return np.flatnonzero(~valid).astype(np.int64), np.flatnonzero(valid).astype(np.int64)

@@ -38,6 +38,7 @@ class TrainSettings:
     valid_table: str | None = None
     valid_chroms: tuple[str, ...] = ()
     valid_fraction: float = 0.1
+    group_reverse_complements: bool = False
     test_fasta: str | None = None
     test_table: str | None = None
     test_chroms: tuple[str, ...] = ()
@@ -55,6 +56,7 @@ class TrainSettings:
     lr: float = 1e-3
     weight_decay: float = 0.0
     augment_rc: bool = False
+    rc_keep_flanks: bool = False
     batch_size: int = 128
     seed: int = 0
     description: str | None = None
@@ -71,7 +73,9 @@ def train_model(
     ``test_chroms`` (read from the headers) are set aside before anything
     else, so they are never trained or stopped on; the validation set is
     ``valid_chroms``, ``valid_fasta``/``valid_table`` or a seeded
-    ``valid_fraction`` of the rest.  Test metrics (``test_chroms``,
+    ``valid_fraction`` of the rest (with ``group_reverse_complements``, records
+    whose variable parts are reverse complements of each other stay on one
+    side: :func:`~seqsal.datasets.reverse_complement_groups`).  Test metrics (``test_chroms``,
     ``test_fasta`` or ``test_table``) go into the model file.
 
     Returns
@@ -90,8 +94,9 @@ def train_model(
         data, test_set = data.subset(~on_test), data.subset(on_test)
     train_set, valid_set = _train_and_valid(data, settings)
     as_given = train_set
+    check(settings.augment_rc or not settings.rc_keep_flanks, "rc_keep_flanks only changes augment_rc; set both")
     if settings.augment_rc:
-        train_set = train_set.with_reverse_complements()
+        train_set = train_set.with_reverse_complements(keep_flanks=settings.rc_keep_flanks)
     config = ModelConfig(
         input_length=data.X.shape[-1], n_outputs=data.y.shape[1], conv_channels=settings.channels,
         kernel_sizes=settings.kernels, dense_units=settings.dense, activation=settings.activation,
@@ -185,7 +190,10 @@ def _other_set(settings: TrainSettings, role: str, length: int) -> datasets.Labe
 
 
 def _train_and_valid(data: datasets.LabelledSet, settings: TrainSettings):
-    """The training and validation sets: ``valid_chroms``, a validation file, else a seeded held-out fraction."""
+    """The training and validation sets: ``valid_chroms``, a validation file, else a seeded held-out fraction.
+
+    The fraction is drawn by element (both orientations together) when ``group_reverse_complements`` is set.
+    """
     if settings.valid_chroms:
         check(not set(settings.valid_chroms) & set(settings.test_chroms),
               "valid_chroms and test_chroms share a chromosome; keep them apart")
@@ -193,6 +201,10 @@ def _train_and_valid(data: datasets.LabelledSet, settings: TrainSettings):
         return data.subset(~on_valid), data.subset(on_valid)
     valid_set = _other_set(settings, "valid", data.X.shape[-1])
     if valid_set is not None:
+        check(not settings.group_reverse_complements,
+              "group_reverse_complements groups the valid_fraction split; a validation file is split already")
         return data, valid_set
-    train_idx, valid_idx = train_valid_split(len(data.ids), settings.valid_fraction, random_state=settings.seed)
+    groups = datasets.reverse_complement_groups(data.X) if settings.group_reverse_complements else None
+    train_idx, valid_idx = train_valid_split(len(data.ids), settings.valid_fraction, random_state=settings.seed,
+                                             groups=groups)
     return data.subset(train_idx), data.subset(valid_idx)

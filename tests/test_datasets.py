@@ -33,3 +33,12 @@ def test_reverse_complement_augmentation_doubles_with_same_targets(tmp_path):
     assert data.ids == ["a", "a_shuf", "a_rc", "a_shuf_rc"]
     assert decode(data.X)[2] == "CGTT"
     np.testing.assert_array_equal(data.y[:, 0], [1, 0, 1, 0])
+
+
+def test_reverse_complement_augmentation_can_keep_shared_flanks():
+    records = [datasets.io.Record("a", "GGAACGTT"), datasets.io.Record("b", "GGCATCTT")]
+    X, _ = datasets.encode_records(records)
+    data = datasets.LabelledSet(["a", "b"], X, np.array([[1.0], [2.0]], dtype=np.float32), ("y",))
+    assert decode(data.with_reverse_complements(keep_flanks=True).X) == [
+        "GGAACGTT", "GGCATCTT", "GG" + "CGTT" + "TT", "GG" + "GATG" + "TT"]  # adapters GG...TT kept as they are
+    assert decode(data.with_reverse_complements().X)[2:] == ["AACGTTCC", "AAGATGCC"]

@@ -164,3 +164,24 @@ def test_train_valid_split():
     assert not np.array_equal(valid, train_valid_split(100, valid_fraction=0.2, random_state=6)[1])
     with pytest.raises(SeqsalError, match="valid_fraction"):
         train_valid_split(10, valid_fraction=1.5)
+
+
+def test_grouped_split_keeps_every_group_on_one_side():
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 40, 200)  # uneven group sizes, labels not in order
+    train, valid = train_valid_split(200, valid_fraction=0.25, random_state=3, groups=groups)
+    assert np.array_equal(np.sort(np.concatenate([train, valid])), np.arange(200))
+    assert not set(groups[train]) & set(groups[valid])
+    # whole groups are added while fewer than 50 records are drawn, so at most one group's worth more
+    assert 50 <= len(valid) < 50 + np.bincount(groups).max()
+    again = train_valid_split(200, valid_fraction=0.25, random_state=3, groups=groups)
+    assert np.array_equal(valid, again[1])
+    # pairs: ten records cannot be split 10% (one record) without breaking a pair, so two go
+    train, valid = train_valid_split(10, valid_fraction=0.1, random_state=0, groups=np.arange(10) // 2)
+    assert len(valid) == 2 and valid[0] // 2 == valid[1] // 2
+    # two groups: one each side, even when the fraction asks for more
+    assert [len(side) for side in train_valid_split(4, 0.9, groups=np.array([0, 0, 0, 1]))] in ([3, 1], [1, 3])
+    with pytest.raises(SeqsalError, match="one group"):
+        train_valid_split(5, 0.2, groups=np.zeros(5))
+    with pytest.raises(SeqsalError, match="one group label per sequence"):
+        train_valid_split(5, 0.2, groups=np.arange(4))

@@ -10,6 +10,7 @@ import torch
 
 from seqsal import datasets
 from seqsal.cli import main
+from seqsal.encoding import reverse_complement
 from seqsal.errors import SeqsalError
 from seqsal.models import BUNDLED_MODELS, bundled_model_path, model_file_path
 from tests.conftest import random_sequences
@@ -81,6 +82,48 @@ def test_table_regression_records_spearman_and_the_kmer_baseline(tmp_path, capsy
     assert metadata["description"] == "toy activities" and metadata["n_test"] == 20
     assert set(metadata["test_metrics"]) == {"mse", "pearson", "spearman"}
     assert metadata["baseline_test_metrics"]["pearson"] > 0.4  # the ridge counts the GC dinucleotides
+
+
+def revcomp(sequence: str) -> str:
+    return sequence[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+
+
+def test_reverse_complement_groups_pair_inserts_between_fixed_adapters():
+    left, right = "AGGACCGGATCAACT", "CATTGCGTGAACCGA"
+    inserts = random_sequences(6, 20, seed=2)
+    inserts[5] = "ACGTACGTACGTACGTANNT"  # N matches only N
+    # the elements once each, then again in reverse order with their inserts reverse complemented (adapters not)
+    sequences = [left + s + right for s in inserts] + [left + revcomp(s) + right for s in inserts[::-1]]
+    records = [datasets.io.Record(f"r{i}", s) for i, s in enumerate(sequences)]
+    X, _ = datasets.encode_records(records)
+    assert datasets.shared_flanks(X) == (15, 35)
+    groups = datasets.reverse_complement_groups(X)
+    # oracle: the canonical insert, computed on the strings
+    keys = [min(s[15:35], revcomp(s[15:35])) for s in sequences]
+    assert all((groups[i] == groups[j]) == (keys[i] == keys[j]) for i in range(12) for j in range(12))
+    np.testing.assert_array_equal(groups, [0, 1, 2, 3, 4, 5, 5, 4, 3, 2, 1, 0])
+    # reverse-complementing the whole record (adapters too) does not hide the pair either
+    whole = datasets.reverse_complement_groups(np.concatenate([X[:3], reverse_complement(X[:3])]))
+    assert list(whole) == [0, 1, 2, 0, 1, 2]
+
+
+def test_group_reverse_complements_keeps_both_orientations_on_one_side(tmp_path, capsys):
+    inserts = random_sequences(25, 20, seed=4)
+    sequences = [f"ACGTAC{s}GGATCC" for s in inserts] + [f"ACGTAC{revcomp(s)}GGATCC" for s in inserts]
+    table = write_table(tmp_path / "mpra.tsv.gz", sequences, np.random.default_rng(1).normal(size=50))
+    model = tmp_path / "m.pt"
+    for grouped, n_valid in ((False, 5), (True, 6)):  # 10% of 50 records is 5, which splits a pair
+        status = main(["train", "--table", str(table), "--target-column", "mean_value", "--valid-fraction", "0.1",
+                       *(["--group-reverse-complements"] if grouped else []), *TINY_NET, "--out", str(model)])
+        assert status == 0, capsys.readouterr().err
+        metadata = torch.load(model, weights_only=True)["metadata"]
+        assert (metadata["n_valid"], metadata["n_train"]) == (n_valid, 50 - n_valid)
+    status = main(["train", "--table", str(table), "--target-column", "mean_value", "--valid-table", str(table),
+                   "--group-reverse-complements", *TINY_NET, "--out", str(model)])
+    assert status == 2 and "a validation file is split already" in capsys.readouterr().err
+    status = main(["train", "--table", str(table), "--target-column", "mean_value", "--rc-keep-flanks", *TINY_NET,
+                   "--out", str(model)])
+    assert status == 2 and "rc_keep_flanks only changes augment_rc" in capsys.readouterr().err
 
 
 def test_bundled_model_names_resolve_to_package_files(tmp_path):

@@ -32,6 +32,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="validate on the records of these chromosomes (comma-separated, read from "
                              "chrN:start-end headers)")
     source.add_argument("--valid-fraction", type=float, default=0.1, help="held-out share (default 0.1)")
+    source.add_argument("--group-reverse-complements", action="store_true",
+                        help="draw the --valid-fraction split by element: records whose sequences are reverse "
+                             "complements of each other, apart from the flanks every record shares (MPRA "
+                             "adapters), stay on the same side")
     source.add_argument("--test-fasta", help="test FASTA (ids in --labels); its metrics go into the model file")
     source.add_argument("--test-table", help="test table (same columns as --table); its metrics go into the model "
                                              "file")
@@ -59,6 +63,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     fitting.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     fitting.add_argument("--augment-rc", action="store_true",
                          help="add the reverse complement of every training sequence (motifs work on both strands)")
+    fitting.add_argument("--rc-keep-flanks", action="store_true",
+                         help="with --augment-rc, reverse-complement only the part between the flanks every "
+                              "training sequence shares, so constant adapters (MPRA) stay as measured")
     fitting.add_argument("--weight-decay", type=float, default=0.0, help="Adam weight decay (default 0)")
     fitting.add_argument("--batch-size", type=options.positive_int, default=128, help="batch size (default 128)")
     fitting.add_argument("--seed", type=options.non_negative_int, default=0, help="random seed (default 0)")

@@ -94,8 +94,8 @@ def constant_flanks(
 ) -> ConstantFlanksResult:
     """Mean |attribution| per position of each method, and which positions are the same in every sequence.
 
-    The sequences should be the model's own kind (for the bundled ``wtc11``
-    model, lentiMPRA elements with their adapters): the positions constant
+    The sequences should be the model's own kind (for the lentiMPRA model of ``make model-wtc11``,
+    lentiMPRA elements with their adapters): the positions constant
     among them are the ones constant in training.  grad × input is
     corrected (Majdandzic et al. 2023), saliency is the raw gradient
     magnitude at the observed base, ISM is the exact single-mutation effect.
