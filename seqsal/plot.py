@@ -44,6 +44,7 @@ from seqsal.errors import check
 from seqsal.figures.axes import (
     apply_font_size,
     as_scores,
+    compact_ticks,
     new_axes,
     position_labels,
     prediction_title,
@@ -410,9 +411,10 @@ class AttributionCanvas:
             ax.axhline(0.0, color="black", linewidth=0.6, zorder=1)
         self.heatmap = heatmap_mesh(self.heat_ax, length)
         size = self.options.resolved_font_size()
-        colorbar = self.figure.colorbar(self.heatmap, cax=colorbar_ax)
+        colorbar = self.figure.colorbar(self.heatmap, cax=colorbar_ax, format=compact_ticks())
         colorbar.set_label(f"hypothetical\n({unit})", size=size)
         colorbar_ax.tick_params(labelsize=size)
+        colorbar_ax.yaxis.offsetText.set_fontsize(size)
         for ax, label in ((self.logo_ax, "projected"), (self.heat_ax, "hypothetical"), (self.track_ax, "per position")):
             ax.set_ylabel(label if ax is self.heat_ax else f"{label}\n({unit})")
         for ax in (self.logo_ax, self.heat_ax):
@@ -508,7 +510,9 @@ class AttributionCanvas:
         for ax in (self.logo_ax, self.heat_ax, self.track_ax):
             ordered += sorted((child for child in ax.get_children() if id(child) in changing),
                               key=lambda artist: artist.get_zorder())
-        return ordered + [self.figure.axes[3], self.title]  # the colour bar's scale follows the record's scores
+        # The colour bar's strip depends only on the colour map (part of the cached layer's key); its scale
+        # follows the record's scores.
+        return ordered + [self.figure.axes[3].yaxis, self.title]
 
     def _render(self, dpi: int) -> None:
         """Paint the figure's pixels for the record drawn last: the cached shared layer, then the changes."""
@@ -516,7 +520,7 @@ class AttributionCanvas:
         if figure.dpi != dpi:
             figure.set_dpi(dpi)
         changing = self._changing()
-        key = (self._rows, self._start, dpi)
+        key = (self._rows, self._start, dpi, self.heatmap.get_cmap().name)
         if self._background is None or self._background[0] != key:
             for artist in changing:
                 artist.set_animated(True)

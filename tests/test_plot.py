@@ -424,6 +424,18 @@ def test_heatmap_of_non_negative_scores_uses_a_sequential_map_from_zero_with_a_l
         plot_heatmap(-np.ones((4, 5)), signed=False)
 
 
+def test_colour_bar_ticks_stay_short_at_any_scale_so_its_title_stays_on_the_figure():
+    for scale in (1e-3, 1.0, 1e5):
+        fig, _, _ = stacked_figure(record_id="r", figure=FigureOptions(style="paper"))
+        heat_cells(fig.axes[1]).set_clim(-3 * scale, 3 * scale)
+        colorbar_ax = fig.axes[3]
+        fig.canvas.draw()
+        labels = [t.get_text() for t in colorbar_ax.get_yticklabels() if t.get_text()]
+        assert labels and max(map(len, labels)) <= 5, labels
+        title = colorbar_ax.yaxis.label.get_window_extent(fig.canvas.get_renderer())
+        assert title.x1 <= fig.bbox.x1
+
+
 def test_stacked_figure_labels_every_axis_with_its_unit():
     fig, _, _ = stacked_figure(record_id="r", unit="logit")
     logo_ax, heat_ax, track_ax, colorbar_ax = fig.axes

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import ScalarFormatter
 
 from seqsal.errors import check
 from seqsal.figures.charts import as_array
@@ -78,6 +79,19 @@ def new_axes(options: FigureOptions, length: int, kind: str) -> Axes:
     """A new single-panel figure sized by ``options`` for ``length`` positions."""
     _, ax = plt.subplots(figsize=(options.figure_width(length), options.figure_height(kind)), layout="constrained")
     return ax
+
+
+def compact_ticks() -> ScalarFormatter:
+    """A tick formatter whose labels stay at most five characters wide ("−12.5", "−0.25") at any scale.
+
+    Values from 0.1 to 999 are written as they are; smaller or larger ones as
+    multiples of a power of ten shown once at the end of the axis ("1e−3").
+    For a colour bar beside a narrow margin, where "−0.0025" would push the
+    bar's title off the figure.
+    """
+    formatter = ScalarFormatter()
+    formatter.set_powerlimits((-1, 3))
+    return formatter
 
 
 def apply_font_size(axes: Iterable[Axes], options: FigureOptions) -> None:

@@ -19,7 +19,15 @@ from matplotlib.transforms import Affine2D
 
 from seqsal.encoding import ALPHABET
 from seqsal.errors import check
-from seqsal.figures.axes import apply_font_size, as_scores, new_axes, position_labels, style_position_axis, windowed
+from seqsal.figures.axes import (
+    apply_font_size,
+    as_scores,
+    compact_ticks,
+    new_axes,
+    position_labels,
+    style_position_axis,
+    windowed,
+)
 from seqsal.figures.charts import as_array
 from seqsal.figures.style import FigureOptions
 
@@ -84,10 +92,11 @@ def plot_heatmap(
     mesh = heatmap_mesh(ax, length)
     set_heatmap(mesh, matrix, start, signed=signed, cmap=cmap)
     style_position_axis(ax, start, length)
-    colorbar = ax.figure.colorbar(mesh, ax=ax, pad=0.005, fraction=0.02, aspect=8)
+    colorbar = ax.figure.colorbar(mesh, ax=ax, pad=0.005, fraction=0.02, aspect=8, format=compact_ticks())
     size = options.resolved_font_size()
     colorbar.set_label(label, size=size)
     colorbar.ax.tick_params(labelsize=size)
+    colorbar.ax.yaxis.offsetText.set_fontsize(size)
     if restyle:
         apply_font_size([ax], options)
     if title is not None:
