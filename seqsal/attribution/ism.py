@@ -51,6 +51,7 @@ from seqsal.attribution.base import (
     target_scalar,
 )
 from seqsal.models.rewrite import rewritten_graph
+from seqsal.attribution.parallel import workers_for
 from seqsal.attribution.windowed import Plan, plan, windowed_deltas
 from seqsal.errors import check
 from seqsal.models import resolve_device
@@ -132,7 +133,8 @@ def ism_deltas(
         deltas = np.zeros_like(onehot)
         for part in batch_slices(len(onehot), batch_size):
             x = torch.from_numpy(onehot[part]).to(device)
-            deltas[part] = windowed_deltas(plan, x, bases[part], target, output, start, end).cpu().numpy()
+            deltas[part] = windowed_deltas(plan, x, bases[part], target, output, start, end,
+                                           workers=workers_for(device)).cpu().numpy()
         return deltas
 
 

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from seqsal.attribution.base import select_scalar
+from seqsal.attribution.parallel import map_on_cores, one_thread_per_operation
 from seqsal.models.graph import (
     argument,
     concatenated_dim,
@@ -272,6 +273,7 @@ def windowed_deltas(
     start: int,
     end: int,
     positions_per_pass: int | None = None,
+    workers: int = 1,
 ) -> torch.Tensor:
     """Deltas ``(n, 4, L)`` for a chunk of sequences, recomputing only each mutant's affected windows.
 
@@ -283,21 +285,30 @@ def windowed_deltas(
     little wider than one position's but replaces ``positions_per_pass``
     passes of small tensor operations by one.  The reference base is not
     run: its delta is 0 by definition.
+
+    The passes are independent given the reference, so ``workers`` of them
+    run at once (:func:`~seqsal.attribution.parallel.map_on_cores`).  On CPU
+    every operation runs on one thread, the reference pass included, so the
+    deltas do not depend on ``workers`` or on torch's thread count.
     """
-    reference = _reference(plan, x)
-    scores = select_scalar(reference[plan.output.args[0]], target, output)
-    n = len(x)
-    if positions_per_pass is None:
-        positions_per_pass = max(1, min(MAX_POSITIONS_PER_PASS, MUTANTS_PER_PASS // max(3 * n, 1)))
-    rows, positions, substituted = _substitutions(torch.from_numpy(bases).to(x.device), start, end)
+    with one_thread_per_operation(x.device):
+        reference = _reference(plan, x)
+        scores = select_scalar(reference[plan.output.args[0]], target, output)
+        n = len(x)
+        if positions_per_pass is None:
+            positions_per_pass = max(1, min(MAX_POSITIONS_PER_PASS, MUTANTS_PER_PASS // max(3 * n, 1)))
+        rows, positions, substituted = _substitutions(torch.from_numpy(bases).to(x.device), start, end)
+
+        def run(first: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+            chosen = (positions >= first) & (positions < first + positions_per_pass)
+            row, position, base = rows[chosen], positions[chosen], substituted[chosen]
+            mutants = _Mutants(plan, reference, x, row, position, base, first, int(position.max()) + 1)
+            return row, base, position, _mutant_scores(plan, reference, mutants, target, output) - scores[row]
+
+        passes = map_on_cores(run, range(start, end, positions_per_pass), workers)
     deltas = torch.zeros_like(x)
-    for first in range(start, end, positions_per_pass):
-        chosen = (positions >= first) & (positions < first + positions_per_pass)
-        row, position, base = rows[chosen], positions[chosen], substituted[chosen]
-        last = int(position.max()) + 1
-        mutants = _Mutants(plan, reference, x, row, position, base, first, last)
-        mutant = _mutant_scores(plan, reference, mutants, target, output)
-        deltas[row, base, position] = mutant - scores[row]
+    for row, base, position, delta in passes:
+        deltas[row, base, position] = delta
     return deltas
 
 
