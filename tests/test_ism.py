@@ -346,3 +346,17 @@ def test_map_on_cores_runs_items_at_once_on_single_threaded_workers_in_the_calle
         assert torch.get_num_threads() == 2  # restored after an error too
     finally:
         torch.set_num_threads(threads)
+
+
+def test_dilated_strided_padded_max_pooling():
+    torch.manual_seed(5)
+    model = nn.Sequential(
+        nn.Conv1d(4, 6, 5, padding=4, dilation=2), nn.ReLU(), nn.MaxPool1d(3, stride=2, padding=1, dilation=2),
+        nn.Conv1d(6, 5, 3), nn.MaxPool1d(2, stride=3), nn.Flatten(), nn.Linear(5 * 5, 2),
+    ).eval()
+    for module in model:
+        if isinstance(module, (nn.Conv1d, nn.Linear)):
+            module.weight.data *= 2.0
+    assert _has_plan(model, 34)
+    X = _sequences(3, 34)
+    assert_matches(ism_deltas(model, X, target=1, batch_size=2), _brute_force_loop(model, X, target=1))

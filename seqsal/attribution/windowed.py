@@ -31,6 +31,7 @@ function) makes :func:`plan` return ``None`` and ISM runs by brute force.
 
 from __future__ import annotations
 
+import functools
 from collections import ChainMap
 from dataclasses import dataclass
 from typing import Any
@@ -201,15 +202,19 @@ def _trunk_step(graph: fx.GraphModule, node: fx.Node, sources: list[fx.Node]) ->
 def _pool_step(node: fx.Node, source: fx.Node, pool: nn.Module, length: int) -> _Step | None:
     if getattr(pool, "return_indices", False) or len(node.args) != 1 or node.kwargs:
         return None
-    kernel, stride, padding = (value[0] if isinstance(value, tuple) else value
-                               for value in (pool.kernel_size, pool.stride, pool.padding))
+    kernel, stride, padding = (_single(value) for value in (pool.kernel_size, pool.stride, pool.padding))
     if isinstance(pool, nn.MaxPool1d):
-        dilation = pool.dilation[0] if isinstance(pool.dilation, tuple) else pool.dilation
+        dilation = _single(pool.dilation)
         return _Step(node, "pool", (source,), length, padding, dilation * (kernel - 1) + 1, stride,
                      float("-inf"), pool)
     if padding != 0 or pool.ceil_mode:  # average pooling counts padding; keep it simple and exact
         return None
     return _Step(node, "pool", (source,), length, 0, kernel, stride, 0.0, pool)
+
+
+def _single(value: int | tuple[int, ...]) -> int:
+    """A 1-D module's size argument, given as ``k`` or ``(k,)``."""
+    return value[0] if isinstance(value, tuple) else value
 
 
 def _broadcasts_over_length(node: fx.Node) -> bool:
@@ -422,16 +427,42 @@ def _recompute(plan: Plan, step: _Step, mutants: _Mutants) -> _Window | None:
         return None  # the change reaches only positions the operation drops
     if step.node in plan.first_layers:
         return _Window(low, _first_layer(step, mutants, low, high))
-    source = mutants.cut(step.sources[0], low * step.stride - step.before,
-                         (high - 1) * step.stride - step.before + step.reach, step.fill)
+    first, last = low * step.stride - step.before, (high - 1) * step.stride - step.before + step.reach
+    if step.kind == "conv":
+        return _Window(low, _conv(step, mutants, first, last))
+    source = mutants.cut(step.sources[0], first, last, step.fill)
     if step.kind == "pad":
         return _Window(low, source)
+    if isinstance(step.module, nn.MaxPool1d):
+        return _Window(low, _max_pool(source, step))
+    return _Window(low, F.avg_pool1d(source, step.module.kernel_size, step.module.stride))
+
+
+def _conv(step: _Step, mutants: _Mutants, first: int, last: int) -> torch.Tensor:
+    """The convolution of the mutants' input positions ``first .. last − 1`` (zeros outside the sequence).
+
+    Where the window runs past both ends (late layers of a dilated trunk
+    cover the whole sequence), the padding the two ends share is the
+    convolution's own: no padded copy of the widest windows is made.
+    """
+    length = mutants.reference[step.sources[0]].shape[2]
+    shared = max(min(-first, last - length), 0)
+    source = mutants.cut(step.sources[0], first + shared, last - shared)
     module = step.module
-    if step.kind == "conv":
-        return _Window(low, F.conv1d(source, module.weight, module.bias, 1, 0, module.dilation, module.groups))
-    if isinstance(module, nn.MaxPool1d):
-        return _Window(low, F.max_pool1d(source, module.kernel_size, module.stride, 0, module.dilation))
-    return _Window(low, F.avg_pool1d(source, module.kernel_size, module.stride))
+    return F.conv1d(source, module.weight, module.bias, 1, shared, module.dilation, module.groups)
+
+
+def _max_pool(source: torch.Tensor, step: _Step) -> torch.Tensor:
+    """``F.max_pool1d`` of an already padded window, as the maximum of the kernel's strided slices.
+
+    The same maxima; ``F.max_pool1d`` on CPU was 1.5–2.7× slower on the
+    small windows of ISM (96 mutants × 60–256 channels × 8–16 positions).
+    """
+    dilation = _single(step.module.dilation)
+    width = (source.shape[2] - step.reach) // step.stride + 1
+    taps = range(0, step.reach, dilation)  # reach = dilation · (kernel − 1) + 1
+    return functools.reduce(torch.maximum, (source[:, :, tap : tap + (width - 1) * step.stride + 1 : step.stride]
+                                            for tap in taps))
 
 
 def _first_layer(step: _Step, mutants: _Mutants, low: int, high: int) -> torch.Tensor:
