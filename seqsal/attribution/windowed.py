@@ -382,18 +382,30 @@ class _Mutants:
         return self.reference[key][(slice(None), *index)].index_select(0, self.rows)
 
     def cut(self, node: fx.Node, low: int, high: int, fill: float = 0.0) -> torch.Tensor:
-        """Mutant values of a trunk node at positions ``low .. high − 1``, ``fill`` outside the sequence."""
+        """Mutant values of a trunk node at positions ``low .. high − 1``, ``fill`` outside the sequence.
+
+        Put together in one copy from the fill, the reference left and right
+        of the node's changed window, and the window itself; a span inside
+        the window is a view of it (no operation in the trunk is in place).
+        """
         length = self.reference[node].shape[2]
         a, b = max(low, 0), min(high, length)
-        part = self.own(node, slice(None), slice(a, b))
         window = self.windows.get(node)
-        if window is not None:
+        if window is None or window.end <= a or b <= window.first:
+            pieces = [self.own(node, slice(None), slice(a, b))]
+        else:
             lo, hi = max(a, window.first), min(b, window.end)
-            if lo < hi:
-                part[:, :, lo - a : hi - a] = window.values[:, :, lo - window.first : hi - window.first]
-        if low < a or high > b:
-            part = F.pad(part, (a - low, high - b), value=fill)
-        return part
+            pieces = [window.values[:, :, lo - window.first : hi - window.first]]
+            if a < lo:
+                pieces.insert(0, self.own(node, slice(None), slice(a, lo)))
+            if hi < b:
+                pieces.append(self.own(node, slice(None), slice(hi, b)))
+        shape = pieces[0].shape[:2]
+        if low < a:
+            pieces.insert(0, pieces[0].new_full((*shape, a - low), fill))
+        if high > b:
+            pieces.append(pieces[0].new_full((*shape, high - b), fill))
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=2)
 
 
 def _mutant_scores(plan: Plan, reference: dict[Any, Any], mutants: _Mutants, target: int, output: str) -> torch.Tensor:
@@ -501,11 +513,13 @@ def _leave(boundary: _Boundary, mutants: _Mutants) -> torch.Tensor:
             if 0 <= index < length:
                 parts.append(mutants.own((boundary, key), slice(None), index))
         return torch.stack(parts).amax(dim=0).view(own.shape)
-    change = window.values - mutants.own(boundary.source, slice(None), slice(window.first, window.end))
-    if boundary.kind == "linear":
-        columns = boundary.weight[window.first : window.end].flatten(0, 1)  # (width · C, H)
-        return own + change.transpose(1, 2).flatten(1) @ columns
-    total = change.sum(dim=2)
-    if boundary.kind == "mean":
-        total = total / length
-    return own + total.view(own.shape)
+    # The rest are linear in the window: apply them to the mutants' window and to the (fewer) reference rows.
+    def linear(values: torch.Tensor) -> torch.Tensor:
+        if boundary.kind == "linear":
+            columns = boundary.weight[window.first : window.end].flatten(0, 1)  # (width · C, H)
+            return values.transpose(1, 2).flatten(1) @ columns
+        total = values.sum(dim=2)
+        return total / length if boundary.kind == "mean" else total
+
+    reference = linear(mutants.reference[boundary.source][:, :, window.first : window.end])
+    return own + (linear(window.values) - reference.index_select(0, mutants.rows)).view(own.shape)
