@@ -31,7 +31,11 @@ only in a window of a few positions.  :mod:`seqsal.attribution.windowed`
 plans that computation on the model's traced graph (whatever its class, a
 user's model loaded from code and weights or from a ``torch.export`` program
 included) and recomputes only the windows, the mutants of a few positions at
-once; the result equals brute force up to float32 rounding.  A model that cannot be traced,
+once; the result equals brute force up to float32 rounding.  The passes are
+independent, so on CPU they run on ``torch.get_num_threads()`` threads with
+every operation single-threaded (:mod:`seqsal.attribution.parallel`): small
+operations do not use several cores well, independent passes do, and the
+deltas are the same whatever the thread count.  A model that cannot be traced,
 or whose trunk holds a non-local operation (attention, recurrence, a global
 statistic), runs every mutant, in batches.
 """
@@ -94,7 +98,10 @@ def ism_deltas(
         activations the fast path caches) or mutants (brute force).  Bounds
         memory, not results.
     device
-        Where to compute; CUDA when available by default.
+        Where to compute; CUDA when available by default.  On CPU the fast
+        path runs ``torch.get_num_threads()`` passes at once, each on one
+        thread; torch's thread setting, process-wide, is 1 meanwhile and is
+        restored before this returns.
 
     Returns
     -------
