@@ -27,13 +27,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def workers_for(device: torch.device) -> int:
-    """How many pieces to run at once on ``device``: torch's intra-op threads on CPU, 1 on an accelerator.
+# Each worker holds one piece's tensors (for windowed ISM, one pass of up to MUTANTS_PER_PASS mutants), so
+# memory grows with the pool; and the Python between operations holds the GIL, so returns diminish.  Only
+# 2 cores were measured; the bound keeps a many-core machine's memory at a few passes' worth.
+MAX_WORKERS = 8
 
-    An accelerator runs each operation on its own cores; threads feeding it
-    would only contend for its queue.
+
+def workers_for(device: torch.device) -> int:
+    """How many pieces to run at once on ``device``: torch's intra-op threads on CPU (at most ``MAX_WORKERS``).
+
+    1 on an accelerator, which runs each operation on its own cores; threads
+    feeding it would only contend for its queue.
     """
-    return torch.get_num_threads() if device.type == "cpu" else 1
+    return min(torch.get_num_threads(), MAX_WORKERS) if device.type == "cpu" else 1
 
 
 @contextlib.contextmanager
