@@ -18,6 +18,10 @@ each figure is the median over rounds.  Writes a markdown table to
 
     pip install -e '.[bench]'
     python benchmarks/bench_attribution.py [--threads 2] [--repeats 5]
+
+``--methods ism --families bpnet --out /tmp/ism.md`` times only some methods
+(the plain forward always runs: the last column is relative to it) on some
+families, without overwriting this file's table.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from seqsal.attribution import attribute
 from seqsal.models import EnhancerCNN, ModelConfig, predict
 
 BATCH = 128
+METHODS = ("saliency", "grad_x_input", "integrated_gradients", "ism")
 
 
 def interleaved_medians(functions: list[tuple[Callable[[], object], int]]) -> list[float]:
@@ -125,8 +130,16 @@ def main() -> None:
     parser.add_argument("--n-ism", type=int, default=4, help="sequences for ISM")
     parser.add_argument("--ism-repeats", type=int, default=3,
                         help="rounds for ISM, both tools (tangermeme's brute force is the slowest task)")
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help=f"comma-separated subset of {','.join(METHODS)}")
+    parser.add_argument("--families", default="enhancer,deepstarr,bpnet",
+                        help="comma-separated subset of enhancer,deepstarr,bpnet")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results.md")))
     args = parser.parse_args()
+    args.methods = set(args.methods.split(","))
+    unknown = args.methods - set(METHODS) | set(args.families.split(",")) - set(families())
+    if unknown:
+        parser.error(f"unknown methods or families: {', '.join(sorted(unknown))}")
     torch.set_num_threads(args.threads)
     from captum.attr import InputXGradient
 
@@ -134,6 +147,8 @@ def main() -> None:
     args.load_before = os.getloadavg()
     results = {}
     for family, model in families().items():
+        if family not in args.families.split(","):
+            continue
         print(f"--- {family}", flush=True)
         rows = measure(model, X, args)
         agreement = relative_difference(
@@ -176,9 +191,12 @@ def measure(model: nn.Module, X: np.ndarray, args: argparse.Namespace) -> list[t
         ("ism", "tangermeme", lambda: tm_ism(model, torch.from_numpy(X_ism), batch_size=BATCH, target=0),
          args.n_ism, args.ism_repeats),
     ]
+    tasks = [task for task in tasks if task[0] == "forward" or task[0] in args.methods]
     seconds = interleaved_medians([(task[2], task[4]) for task in tasks])
     rows = [(method, tool, elapsed, n) for (method, tool, _, n, _), elapsed in zip(tasks, seconds)]
-    rows.append(("saliency", "tangermeme", *next(r for r in rows if r[:2] == ("grad_x_input", "tangermeme"))[2:]))
+    if "saliency" in args.methods and "grad_x_input" in args.methods:
+        rows.append(("saliency", "tangermeme",
+                     *next(r for r in rows if r[:2] == ("grad_x_input", "tangermeme"))[2:]))
     for method, tool, elapsed, n in rows:
         print(f"{method:22s} {tool:11s} {n / elapsed:10.1f} seq/s", flush=True)
     return rows
@@ -193,6 +211,16 @@ def _load(load: tuple[float, float, float]) -> str:
     return "/".join(f"{value:.1f}" for value in load)
 
 
+def _subset(args: argparse.Namespace) -> str:
+    """The ``--methods``/``--families`` options of a run that timed only some of them."""
+    options = ""
+    if args.methods != set(METHODS):
+        options += f" --methods {','.join(method for method in METHODS if method in args.methods)}"
+    if set(args.families.split(",")) != set(families()):
+        options += f" --families {args.families}"
+    return options
+
+
 def write_table(results: dict[str, tuple[list[tuple[str, str, float, int]], float]],
                 args: argparse.Namespace) -> None:
     lines = [
@@ -203,7 +231,7 @@ def write_table(results: dict[str, tuple[list[tuple[str, str, float, int]], floa
         f"the tools timed in turn within each round. {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}. Produced by `python benchmarks/bench_attribution.py "
         f"--threads {args.threads} --repeats {args.repeats} --n {args.n} --n-ig {args.n_ig} --n-ism {args.n_ism} "
-        f"--ism-repeats {args.ism_repeats}`. "
+        f"--ism-repeats {args.ism_repeats}{_subset(args)}`. "
         f"Load average (1, 5, 15 min) {_load(args.load_before)} at the start, {_load(args.load_after)} at the end.",
         "",
         "`forward`: `plain` is the model as given under `no_grad`, `seqsal` is `seqsal.models.predict` (the "

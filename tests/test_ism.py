@@ -289,3 +289,74 @@ def test_positions_run_together_give_the_same_deltas(name):
         for positions in (1, 3, 7, 64):  # passes that split the window unevenly, and one pass for all of it
             deltas = windowed_deltas(plan, torch.from_numpy(X), bases, target, "logit", 3, length - 2, positions)
             assert_matches(deltas.numpy(), expected)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_passes_on_two_workers_give_the_same_deltas_bit_for_bit(name):
+    build, length, target = FAMILIES[name]
+    model = build()
+    X = _sequences(3, length)
+    bases = np.where((X == 1).any(axis=1), X.argmax(axis=1), 4)
+    plan = fast_plan(model, X[:1], torch.device("cpu"))
+    with torch.inference_mode():
+        one, two = (windowed_deltas(plan, torch.from_numpy(X), bases, target, "logit", 0, length, 2, workers)
+                    for workers in (1, 2))
+    np.testing.assert_array_equal(one.numpy(), two.numpy())
+    assert_matches(two.numpy(), _brute_force_loop(model, X, target=target))
+
+
+def test_deltas_do_not_depend_on_torch_threads_which_are_restored():
+    model = bpnet_like(outputs=2)
+    X = _sequences(3, 40)
+    threads = torch.get_num_threads()
+    try:
+        results = []
+        for count in (1, 2, 3):
+            torch.set_num_threads(count)
+            results.append(ism_deltas(model, X, target=1, device="cpu"))
+            assert torch.get_num_threads() == count
+    finally:
+        torch.set_num_threads(threads)
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
+
+
+def test_map_on_cores_runs_items_at_once_on_single_threaded_workers_in_the_callers_mode():
+    import threading
+
+    from seqsal.attribution.parallel import map_on_cores, one_thread_per_operation
+
+    barrier = threading.Barrier(2, timeout=30)  # broken unless two items really run at the same time
+
+    def work(item):
+        barrier.wait()
+        return item, torch.get_num_threads(), torch.is_inference_mode_enabled(), threading.get_ident()
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with one_thread_per_operation(torch.device("cpu")), torch.inference_mode():
+            assert torch.get_num_threads() == 1
+            results = map_on_cores(work, [0, 1, 2, 3], workers=2)
+        assert torch.get_num_threads() == 2
+        assert [result[:3] for result in results] == [(item, 1, True) for item in range(4)]
+        assert len({result[3] for result in results}) == 2
+        with pytest.raises(ZeroDivisionError), one_thread_per_operation(torch.device("cpu")):
+            map_on_cores(lambda item: 1 / item, [1, 0], workers=2)
+        assert torch.get_num_threads() == 2  # restored after an error too
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_dilated_strided_padded_max_pooling():
+    torch.manual_seed(5)
+    model = nn.Sequential(
+        nn.Conv1d(4, 6, 5, padding=4, dilation=2), nn.ReLU(), nn.MaxPool1d(3, stride=2, padding=1, dilation=2),
+        nn.Conv1d(6, 5, 3), nn.MaxPool1d(2, stride=3), nn.Flatten(), nn.Linear(5 * 5, 2),
+    ).eval()
+    for module in model:
+        if isinstance(module, (nn.Conv1d, nn.Linear)):
+            module.weight.data *= 2.0
+    assert _has_plan(model, 34)
+    X = _sequences(3, 34)
+    assert_matches(ism_deltas(model, X, target=1, batch_size=2), _brute_force_loop(model, X, target=1))

@@ -31,7 +31,11 @@ only in a window of a few positions.  :mod:`seqsal.attribution.windowed`
 plans that computation on the model's traced graph (whatever its class, a
 user's model loaded from code and weights or from a ``torch.export`` program
 included) and recomputes only the windows, the mutants of a few positions at
-once; the result equals brute force up to float32 rounding.  A model that cannot be traced,
+once; the result equals brute force up to float32 rounding.  The passes are
+independent, so on CPU they run on ``torch.get_num_threads()`` threads with
+every operation single-threaded (:mod:`seqsal.attribution.parallel`): small
+operations do not use several cores well, independent passes do, and the
+deltas are the same whatever the thread count.  A model that cannot be traced,
 or whose trunk holds a non-local operation (attention, recurrence, a global
 statistic), runs every mutant, in batches.
 """
@@ -51,6 +55,7 @@ from seqsal.attribution.base import (
     target_scalar,
 )
 from seqsal.models.rewrite import rewritten_graph
+from seqsal.attribution.parallel import workers_for
 from seqsal.attribution.windowed import Plan, plan, windowed_deltas
 from seqsal.errors import check
 from seqsal.models import resolve_device
@@ -93,7 +98,10 @@ def ism_deltas(
         activations the fast path caches) or mutants (brute force).  Bounds
         memory, not results.
     device
-        Where to compute; CUDA when available by default.
+        Where to compute; CUDA when available by default.  On CPU the fast
+        path runs ``torch.get_num_threads()`` passes at once, each on one
+        thread; torch's thread setting, process-wide, is 1 meanwhile and is
+        restored before this returns.
 
     Returns
     -------
@@ -132,7 +140,8 @@ def ism_deltas(
         deltas = np.zeros_like(onehot)
         for part in batch_slices(len(onehot), batch_size):
             x = torch.from_numpy(onehot[part]).to(device)
-            deltas[part] = windowed_deltas(plan, x, bases[part], target, output, start, end).cpu().numpy()
+            deltas[part] = windowed_deltas(plan, x, bases[part], target, output, start, end,
+                                           workers=workers_for(device)).cpu().numpy()
         return deltas
 
 
