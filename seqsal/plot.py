@@ -79,6 +79,9 @@ _MOTIF_COLORS = ("#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf
 #: Logo engines: ``fast`` (one path collection per logo) and ``logomaker`` (the reference, a patch per letter).
 ENGINES = ("fast", "logomaker")
 
+#: Characters the stacked figure leaves room for in a value axis's tick labels (:func:`compact_ticks`: "−0.125").
+TICK_LABEL_CHARACTERS = 6
+
 
 
 # --------------------------------------------------------------------------- #
@@ -414,12 +417,23 @@ class AttributionCanvas:
         colorbar = self.figure.colorbar(self.heatmap, cax=colorbar_ax, format=compact_ticks())
         colorbar.set_label(f"hypothetical\n({unit})", size=size)
         colorbar_ax.tick_params(labelsize=size)
-        colorbar_ax.yaxis.offsetText.set_fontsize(size)
         for ax, label in ((self.logo_ax, "projected"), (self.heat_ax, "hypothetical"), (self.track_ax, "per position")):
             ax.set_ylabel(label if ax is self.heat_ax else f"{label}\n({unit})")
         for ax in (self.logo_ax, self.heat_ax):
             ax.tick_params(labelbottom=False)
         apply_font_size((self.logo_ax, self.heat_ax, self.track_ax), self.options)
+        # The value axes' titles never change from record to record, so they are drawn as figure text at
+        # places fixed in inches (:meth:`_layout`), beyond the widest compact tick labels, and go into the
+        # cached layer; their axis labels keep the text but are not drawn.
+        self._value_titles = {}
+        for ax in (self.logo_ax, self.track_ax, colorbar_ax):
+            ax.yaxis.set_major_formatter(compact_ticks())
+            ax.yaxis.offsetText.set_fontsize(size)
+            label = ax.yaxis.label
+            self._value_titles[ax] = self.figure.text(0, 0, label.get_text(), rotation=90, fontsize=size,
+                                                      va="center", ha="left" if ax is colorbar_ax else "right",
+                                                      multialignment="center")
+            label.set_visible(False)
         self.title = self.figure.suptitle("", fontsize=size + 2)
         self._zero_lines = [ax.lines[0] for ax in (self.logo_ax, self.track_ax)]
         self._drawn: list[Any] = []
@@ -431,20 +445,26 @@ class AttributionCanvas:
         """Place the panels in inches: margins for labels from the font size, room above for motif labels."""
         size = self.options.resolved_font_size() / 72
         width, height = self.figure.get_size_inches()
-        left, right = 5.6 * size + 0.14, 5.6 * size + 0.3
+        # Beside a value axis: a two-line title (2.2 em), the widest compact tick label and 9 pt of tick and padding.
+        ticks = 0.64 * TICK_LABEL_CHARACTERS * size + 9 / 72
+        left, right = 6.3 * size + 0.14, 6.3 * size + 0.3
         bottom, top = 2.6 * size + 0.16, 1.5 * size + 0.16 + label_rows * 13 / 72
-        gap = 0.08
+        gap, track_gap = 0.08, 1.4 * size + 0.04  # the track's gap holds its "1e−3" when it has one
         panel_width = width - left - right
-        usable = height - bottom - top - 2 * gap
+        usable = height - bottom - top - gap - track_gap
         heights = np.array([2.6, 1.2, 1.2]) / 5.0 * usable
         y_track = bottom
-        y_heat = y_track + heights[2] + gap
+        y_heat = y_track + heights[2] + track_gap
         y_logo = y_heat + heights[1] + gap
         for ax, y, h in ((self.logo_ax, y_logo, heights[0]), (self.heat_ax, y_heat, heights[1]),
                          (self.track_ax, y_track, heights[2])):
             ax.set_position((left / width, y / height, panel_width / width, h / height))
-        self.figure.axes[3].set_position(((left + panel_width + 0.06) / width, y_heat / height, 0.1 / width,
-                                          heights[1] / height))
+            if ax in self._value_titles:
+                self._value_titles[ax].set_position(((left - ticks) / width, (y + h / 2) / height))
+        colorbar_left = left + panel_width + 0.06
+        self.figure.axes[3].set_position((colorbar_left / width, y_heat / height, 0.1 / width, heights[1] / height))
+        self._value_titles[self.figure.axes[3]].set_position(((colorbar_left + 0.1 + ticks) / width,
+                                                              (y_heat + heights[1] / 2) / height))
         self.title.set_y(1 - 0.06 / height)
         self._rows = label_rows
 

@@ -436,6 +436,29 @@ def test_colour_bar_ticks_stay_short_at_any_scale_so_its_title_stays_on_the_figu
         assert title.x1 <= fig.bbox.x1
 
 
+@pytest.mark.parametrize("style", ["screen", "paper"])
+def test_value_axis_titles_clear_their_tick_labels_and_stay_on_the_figure_at_any_scale(style):
+    for scale in (1e-3, 0.03, 0.15, 1.0, 7.0, 300.0, 1e5):
+        fig, _, _ = stacked_figure(record_id="r", figure=FigureOptions(style=style))
+        fig.axes[0].set_ylim(-1.3 * scale, 1.3 * scale)  # ticks such as -0.125 at 0.15
+        fig.axes[2].set_ylim(-1.3 * scale, 1.3 * scale)
+        heat_cells(fig.axes[1]).set_clim(-1.3 * scale, 1.3 * scale)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        titles = {text.get_text(): text.get_window_extent(renderer) for text in fig.texts if text.get_rotation() == 90}
+        assert len(titles) == 3
+        for ax in (fig.axes[0], fig.axes[2], fig.axes[3]):
+            title = titles[ax.get_ylabel()]
+            ticks = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
+            assert ticks and all(len(t.get_text()) <= 6 for t in ax.get_yticklabels())
+            assert 0 <= title.x0 and title.x1 <= fig.bbox.x1, (scale, ax.get_ylabel())
+            if ax is fig.axes[3]:  # the colour bar's title is right of its ticks, the others left of theirs
+                assert title.x0 >= max(t.x1 for t in ticks), (scale, ax.get_ylabel())
+            else:
+                assert title.x1 <= min(t.x0 for t in ticks), (scale, ax.get_ylabel())
+        plt.close(fig)
+
+
 def test_stacked_figure_labels_every_axis_with_its_unit():
     fig, _, _ = stacked_figure(record_id="r", unit="logit")
     logo_ax, heat_ax, track_ax, colorbar_ax = fig.axes

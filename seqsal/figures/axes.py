@@ -82,12 +82,12 @@ def new_axes(options: FigureOptions, length: int, kind: str) -> Axes:
 
 
 def compact_ticks() -> ScalarFormatter:
-    """A tick formatter whose labels stay at most five characters wide ("−12.5", "−0.25") at any scale.
+    """A tick formatter whose labels stay at most six characters wide ("−12.5", "−0.125") at any scale.
 
     Values from 0.1 to 999 are written as they are; smaller or larger ones as
     multiples of a power of ten shown once at the end of the axis ("1e−3").
-    For a colour bar beside a narrow margin, where "−0.0025" would push the
-    bar's title off the figure.
+    For axes beside a margin of fixed width, where "−0.0025" would push the
+    axis title off the figure.
     """
     formatter = ScalarFormatter()
     formatter.set_powerlimits((-1, 3))
