@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from seqsal.errors import SeqsalError, check
 from seqsal.motifs import MotifDatabase, load_database
@@ -89,6 +88,8 @@ def best_matches(
         matrices, [np.ascontiguousarray(motif.pwm) for motif in targets])
     best = np.argmin(p_values, axis=1)
     rows = np.arange(len(matrices))
+    from scipy import stats  # here, not above: drawing a bundle should not wait a second for it
+
     q_values = stats.false_discovery_control(p_values, axis=1)
     return pd.DataFrame({
         "match_id": [targets[k].id for k in best],

@@ -262,7 +262,7 @@ def test_explain_seqlets_do_not_depend_on_batch_size_and_seqsal_seqlets_gives_th
     """One null per run (a fixed-seed sample), so batch size changes nothing; the command reproduces the run."""
     import pandas as pd
 
-    from seqsal.explain.seqlets import TABLE_COLUMNS
+    from seqsal.explain.seqlet_files import TABLE_COLUMNS
 
     model, fasta = _inputs(tmp_path, tiny_model, 30)
     runs = {}

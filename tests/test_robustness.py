@@ -62,6 +62,15 @@ def test_help_and_version_do_not_import_torch():
         assert "torch" not in imported and "matplotlib" not in imported
 
 
+def test_drawing_a_finished_bundle_imports_neither_torch_nor_scipy():
+    """``seqsal logo`` draws from arrays on disk; loading torch would add seconds to every call."""
+    code = ("import sys; import seqsal.explain.render, seqsal.explain.bundle, seqsal.explain.seqlet_files; "
+            "print(sorted(m for m in ('torch', 'scipy.stats') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_the_api_is_listed_by_dir_and_help():
     listed = dir(seqsal)
     for name in ("attribute", "read_fasta", "load_model", "explain_fasta", "plot_logo", "SeqsalError"):

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
 
     from seqsal.explain.bundle import load_bundle
     from seqsal.explain.render import bundle_logo_items, bundle_style, draw_logos, read_truth
-    from seqsal.explain.seqlets import read_seqlets
+    from seqsal.explain.seqlet_files import read_seqlets
     from seqsal.motifs import resolve_motifs
 
     figure = options.figure_from_args(args)

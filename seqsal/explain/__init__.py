@@ -9,10 +9,32 @@ bundles merge into the bundle a single run would have written (:mod:`.merge`).
 What a run computes is fixed by :class:`ExplainSettings` (:mod:`.settings`).
 """
 
-from seqsal.explain.bundle import Bundle, load_bundle
-from seqsal.explain.merge import merge_bundles
-from seqsal.explain.pipeline import explain_bed, explain_fasta
-from seqsal.explain.settings import ExplainSettings
-from seqsal.explain.shards import Shard, split_fasta
+from __future__ import annotations
 
-__all__ = ["Bundle", "ExplainSettings", "Shard", "explain_bed", "explain_fasta", "load_bundle", "merge_bundles", "split_fasta"]
+import importlib
+from typing import Any
+
+#: The package's public names and the modules that define them, imported on first use: a command that only
+#: reads and draws a finished bundle (``seqsal logo``) then starts without loading torch.
+_API = {
+    "Bundle": "seqsal.explain.bundle",
+    "load_bundle": "seqsal.explain.bundle",
+    "merge_bundles": "seqsal.explain.merge",
+    "explain_bed": "seqsal.explain.pipeline",
+    "explain_fasta": "seqsal.explain.pipeline",
+    "ExplainSettings": "seqsal.explain.settings",
+    "Shard": "seqsal.explain.shards",
+    "split_fasta": "seqsal.explain.shards",
+}
+
+__all__ = sorted(_API)
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'seqsal.explain' has no attribute {name!r}")

@@ -66,13 +66,8 @@ from seqsal.explain.records import (
     scan_input,
 )
 from seqsal.explain.render import draw_bundle, read_truth
-from seqsal.explain.seqlets import (
-    BundleRows,
-    SeqletResult,
-    SeqletRunSettings,
-    call_bundle_seqlets,
-    write_seqlet_files,
-)
+from seqsal.explain.seqlet_files import SeqletResult, write_seqlet_files
+from seqsal.explain.seqlets import BundleRows, SeqletRunSettings, call_bundle_seqlets
 from seqsal.explain.settings import (
     PRESENTATION_SETTINGS,
     ExplainSettings,

@@ -36,14 +36,14 @@ from seqsal.checks import check_choice, check_int
 from seqsal.choices import CORRECTED_METHODS, FIGURE_FORMATS
 from seqsal.errors import check
 from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
-from seqsal.explain.seqlets import SeqletResult, add_seqlet_section
+from seqsal.explain.seqlet_files import SeqletResult, add_seqlet_section
 from seqsal.explain.settings import ExplainSettings
 from seqsal.figures.style import FigureOptions
 from seqsal.motifs import Motif, scan
 from seqsal.plot import AttributionCanvas, save_pdf_pages
 from seqsal.progress import Progress
 from seqsal.report import Report
-from seqsal.seqlets import UNKNOWN
+from seqsal.seqlets.annotation import UNKNOWN
 
 REPORT_ROWS = 200
 #: Figures drawn per pool task at least, and the number of figures from which a pool pays for its start-up.

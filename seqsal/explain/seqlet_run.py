@@ -19,14 +19,8 @@ from torch import nn
 from seqsal import io
 from seqsal.errors import check
 from seqsal.explain.bundle import Bundle, load_bundle
-from seqsal.explain.seqlets import (
-    SeqletResult,
-    SeqletRunSettings,
-    add_seqlet_section,
-    call_bundle_seqlets,
-    rows_from_arrays,
-    write_seqlet_files,
-)
+from seqsal.explain.seqlet_files import SeqletResult, add_seqlet_section, write_seqlet_files
+from seqsal.explain.seqlets import SeqletRunSettings, call_bundle_seqlets, rows_from_arrays
 from seqsal.explain.settings import ExplainSettings, checked
 from seqsal.models import load_model, model_provenance
 from seqsal.report import Report

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from seqsal.attribution import METHODS, method_options
 from seqsal.checks import check_choice, check_int, check_number
-from seqsal.choices import FIGURE_FORMATS, OUTPUTS
+from seqsal.choices import FIGURE_FORMATS, METHODS, OUTPUTS
 from seqsal.errors import check
 
 #: Settings that only shape logos and the report, drawn at the end: a resumed run (or a merge) may change them.
@@ -69,6 +68,8 @@ def checked(settings: ExplainSettings) -> ExplainSettings:
     check_number(settings.motif_threshold, "motif_threshold", minimum=0, maximum=1, include_minimum=False)
     check_choice(settings.logo_format, "logo_format", FIGURE_FORMATS)
     check_number(settings.seqlet_p_threshold, "seqlet_p_threshold", minimum=0, maximum=1, include_minimum=False)
+    from seqsal.attribution import method_options  # here, not above: reading a bundle's settings needs no torch
+
     accepted = {name for method in settings.methods for name in method_options(method)}
     for name in settings.options:
         check(name in accepted, f"option {name!r} applies to none of the methods {list(settings.methods)}")
@@ -77,6 +78,8 @@ def checked(settings: ExplainSettings) -> ExplainSettings:
 
 def options_for(method: str, settings: ExplainSettings, offset: int) -> dict:
     """The run's options that ``method`` accepts, with the batch's global offset for seeding."""
+    from seqsal.attribution import method_options  # as in checked()
+
     accepted = method_options(method)
     options = {k: v for k, v in settings.options.items() if k in accepted}
     if "offset" in accepted:

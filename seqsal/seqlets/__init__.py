@@ -32,25 +32,30 @@ three steps that each work on plain arrays:
 occur across a set of sequences.
 """
 
-from seqsal.seqlets.annotation import (
-    ANNOTATION_COLUMNS,
-    DEFAULT_Q_THRESHOLD,
-    UNKNOWN,
-    annotate_seqlets,
-    contribution_matrix,
-)
-from seqsal.seqlets.calling import SEQLET_COLUMNS, SeqletSettings, call_seqlets
-from seqsal.seqlets.null import (
-    SeqletNull,
-    empirical_null,
-    laplace_null,
-    shuffled_null,
-    window_sums,
-)
-from seqsal.seqlets.summary import summarize_seqlets
+from __future__ import annotations
 
-__all__ = [
-    "ANNOTATION_COLUMNS", "DEFAULT_Q_THRESHOLD", "SEQLET_COLUMNS", "UNKNOWN", "SeqletNull", "SeqletSettings",
-    "annotate_seqlets", "call_seqlets", "contribution_matrix", "empirical_null", "laplace_null",
-    "shuffled_null", "summarize_seqlets", "window_sums",
-]
+import importlib
+from typing import Any
+
+#: Public names and their modules, imported on first use: the annotation constants and the table columns
+#: then load without torch, which only the null (attributions of shuffles) needs.
+_API = {
+    **dict.fromkeys(("ANNOTATION_COLUMNS", "DEFAULT_Q_THRESHOLD", "UNKNOWN", "annotate_seqlets",
+                     "contribution_matrix"), "seqsal.seqlets.annotation"),
+    **dict.fromkeys(("SEQLET_COLUMNS", "SeqletSettings", "call_seqlets"), "seqsal.seqlets.calling"),
+    **dict.fromkeys(("SeqletNull", "empirical_null", "laplace_null", "shuffled_null", "window_sums"),
+                    "seqsal.seqlets.null"),
+    "summarize_seqlets": "seqsal.seqlets.summary",
+}
+
+__all__ = sorted(_API)
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'seqsal.seqlets' has no attribute {name!r}")
