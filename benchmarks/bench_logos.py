@@ -22,16 +22,17 @@ ratios much less.
 
 Usage: python benchmarks/bench_logos.py [--n 200] [--n-reference 40] [--stacked 100] [--top 1000]
 
-Measured (2 shared cores, load average 10-12 from other jobs, ``--n-reference 20 --stacked-reference 10``):
+Measured 2026-12-01 (2 shared cores, load average 0.9-1.6, ``--n-reference 20 --stacked-reference 10``):
 
 | figure | logomaker: n, figures/s | fast: n, figures/s | speed-up |
 |---|---|---|---|
-| logo | 20, 0.06 | 200, 1.51 | 25.2× |
-| stacked (logo + heatmap + track) | 10, 0.12 | 100, 1.20 | 9.9× |
+| logo | 20, 0.38 | 200, 5.66 | 15.0× |
+| stacked (logo + heatmap + track) | 10, 0.32 | 100, 9.08 | 27.9× |
 
-``seqsal logo --top 1000`` (2 workers) ran at 1.3 stacked figures/s there, about 13 min for 1,000: the
-one-minute target is missed.  Per figure, about 0.35 s of CPU go to rendering and PNG encoding of a
-3112 × 870-pixel figure at 150 dpi (zlib alone about 0.1 s), which a process pool only divides by the cores.
+``seqsal logo --top 1000`` (pool of 2): 58.6 s including start-up (17.1 figures/s); the run before the
+start-up fix (8 s of imports, now 3 s) took 61.5 s, and one at load 1.7 before the axis-title change 70.3 s.
+Per figure, about a third of the time is PNG deflate (zlib level 1 over 10.8 MB of pixels), a third the
+value axes' ticks and labels.
 """
 
 from __future__ import annotations
