@@ -20,10 +20,8 @@ importing torch and matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from seqsal.errors import SeqsalError
+from seqsal.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -54,11 +52,4 @@ _API = {
 __all__ = ["SeqsalError", "__version__", *_API]
 
 
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'seqsal' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _API, defined=("SeqsalError", "__version__"))

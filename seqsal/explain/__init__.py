@@ -11,8 +11,7 @@ What a run computes is fixed by :class:`ExplainSettings` (:mod:`.settings`).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from seqsal.lazy import lazy_names
 
 #: The package's public names and the modules that define them, imported on first use: a command that only
 #: reads and draws a finished bundle (``seqsal logo``) then starts without loading torch.
@@ -30,11 +29,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __dir__() -> list[str]:
-    return __all__
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'seqsal.explain' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _API)

@@ -34,8 +34,7 @@ occur across a set of sequences.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from seqsal.lazy import lazy_names
 
 #: Public names and their modules, imported on first use: the annotation constants and the table columns
 #: then load without torch, which only the null (attributions of shuffles) needs.
@@ -51,11 +50,4 @@ _API = {
 __all__ = sorted(_API)
 
 
-def __dir__() -> list[str]:
-    return __all__
-
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(importlib.import_module(_API[name]), name)
-    raise AttributeError(f"module 'seqsal.seqlets' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _API)
