@@ -453,6 +453,10 @@ class AttributionCanvas:
         panel_width = width - left - right
         usable = height - bottom - top - gap - track_gap
         heights = np.array([2.6, 1.2, 1.2]) / 5.0 * usable
+        # The heatmap's four rows each need a line of text for their A/C/G/T label; when motif label rows
+        # above the logo leave too little height, the logo gives up what the heatmap needs.
+        shortfall = max(0.0, 4 * 1.25 * size - heights[1])
+        heights += np.array([-shortfall, shortfall, 0.0])
         y_track = bottom
         y_heat = y_track + heights[2] + track_gap
         y_logo = y_heat + heights[1] + gap

@@ -459,6 +459,17 @@ def test_value_axis_titles_clear_their_tick_labels_and_stay_on_the_figure_at_any
         plt.close(fig)
 
 
+def test_heatmap_row_labels_never_overlap_even_under_three_rows_of_motif_labels():
+    hits = [Hit(5, 12, "GATA1", "+"), Hit(7, 14, "TAL1", "+"), Hit(9, 16, "ETS1", "-")]  # stacked label rows
+    for style in ("paper", "screen"):
+        fig, _, _ = stacked_figure(record_id="r", motif_hits=hits, figure=FigureOptions(style=style, height=3.0))
+        fig.canvas.draw()
+        boxes = sorted((t.get_window_extent(fig.canvas.get_renderer()) for t in fig.axes[1].get_yticklabels()),
+                       key=lambda box: box.y0)
+        assert all(lower.y1 <= upper.y0 for lower, upper in zip(boxes, boxes[1:])), style
+        plt.close(fig)
+
+
 def test_stacked_figure_labels_every_axis_with_its_unit():
     fig, _, _ = stacked_figure(record_id="r", unit="logit")
     logo_ax, heat_ax, track_ax, colorbar_ax = fig.axes
