@@ -412,6 +412,7 @@ class AttributionCanvas:
         for ax in (self.logo_ax, self.track_ax):
             ax.spines[["top", "right"]].set_visible(False)
             ax.axhline(0.0, color="black", linewidth=0.6, zorder=1)
+            ax.yaxis.set_major_formatter(compact_ticks())  # the colour bar gets its own through format=
         self.heatmap = heatmap_mesh(self.heat_ax, length)
         size = self.options.resolved_font_size()
         colorbar = self.figure.colorbar(self.heatmap, cax=colorbar_ax, format=compact_ticks())
@@ -427,7 +428,6 @@ class AttributionCanvas:
         # cached layer; their axis labels keep the text but are not drawn.
         self._value_titles = {}
         for ax in (self.logo_ax, self.track_ax, colorbar_ax):
-            ax.yaxis.set_major_formatter(compact_ticks())
             ax.yaxis.offsetText.set_fontsize(size)
             label = ax.yaxis.label
             self._value_titles[ax] = self.figure.text(0, 0, label.get_text(), rotation=90, fontsize=size,
