@@ -23,7 +23,13 @@ background moves the explained model's logit in the seqlet's sign by more than
 :data:`USED_DELTA`, whether or not a motif was planted there (chance sites in
 the random background count, as the model responds to them).
 
+The run-level gate (``--fdr``, :mod:`seqsal.seqlets.fdr`) applies over the run's
+sequences, as in ``seqsal explain --seqlets``; ``estimated_fdr`` is its estimate
+at the per-window threshold and ``window_cutoff`` the cutoff it set (the
+threshold itself when the gate did not bind, 0 when it kept nothing).
+
 Usage: python benchmarks/bench_seqlets.py [--n 400] [--seed 2026] [--methods grad_x_input,ism] [--p-threshold 0.02]
+       [--fdr 0.5] [--random-seeds 0]
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ import torch
 import seqsal
 from seqsal.attribution import attribute, per_position
 from seqsal.models import EnhancerCNN, predict
-from seqsal.seqlets import SeqletSettings, annotate_seqlets, call_seqlets, shuffled_null
+from seqsal.seqlets import SeqletSettings, WindowTally, annotate_seqlets, call_seqlets, shuffled_null
 from seqsal.simulate import simulate_enhancers
 
 FAMILIES = {
@@ -152,7 +158,9 @@ def evaluate(model, X, instances, method, settings, annotate=True) -> tuple[dict
     hypothetical = attribute(model, X, method, correct=True, hypothetical=True, batch_size=64)
     scores = per_position(hypothetical * X)
     null = shuffled_null(model, X, method, window=settings.window, correct=True, batch_size=64)
-    seqlets = call_seqlets(scores, settings, null)
+    tally = WindowTally(null, settings.p_threshold, settings.fdr)
+    tally.add(scores)
+    seqlets = call_seqlets(scores, settings, null, cutoff=tally.cutoff)
     if annotate:
         seqlets = annotate_seqlets(seqlets, hypothetical, X)
     seqlets, instances = match(seqlets, instances)
@@ -169,6 +177,8 @@ def evaluate(model, X, instances, method, settings, annotate=True) -> tuple[dict
         "precision": correct.mean() if len(seqlets) else float("nan"),
         "precision_model": np.mean(core_effects(model, X, seqlets) > USED_DELTA) if len(seqlets) else float("nan"),
         "n_negative": int((seqlets["sign"] < 0).sum()),
+        "estimated_fdr": tally.estimated_fdr,
+        "window_cutoff": tally.cutoff,
     }
     if annotate:
         named = [in_family(p, m) for p, m in zip(seqlets.loc[correct, "planted"], seqlets.loc[correct, "motif"])]
@@ -186,6 +196,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026, help="simulation seed (2026: held out; tune on another)")
     parser.add_argument("--methods", default="grad_x_input,ism")
     parser.add_argument("--p-threshold", type=float, default=SeqletSettings.p_threshold)
+    parser.add_argument("--fdr", type=float, default=SeqletSettings.fdr, help="run-level gate (1: off)")
+    parser.add_argument("--random-seeds", default="0", help="torch seeds of the random-weight models, e.g. 0,1,2,3")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -194,12 +206,14 @@ def main() -> None:
     ids = [i for i, keep in zip(data.ids, positives) if keep]
     X = seqsal.one_hot([s for s, keep in zip(data.sequences, positives) if keep])
     trained = seqsal.load_model("default", device="cpu")
-    torch.manual_seed(0)
-    random = EnhancerCNN(trained.config).eval()
+    randoms = {}
+    for seed in map(int, args.random_seeds.split(",")):
+        torch.manual_seed(seed)
+        randoms[f"random (seed {seed})"] = EnhancerCNN(trained.config).eval()
     instances = enhancer_instances(data.planted, ids)
     instances["delta"] = instance_effects(trained, X, instances)
     instances["used"] = instances["delta"] > USED_DELTA
-    settings = SeqletSettings(p_threshold=args.p_threshold)
+    settings = SeqletSettings(p_threshold=args.p_threshold, fdr=args.fdr)
     rows, by_family = [], {}
     for method in args.methods.split(","):
         row, table, found = evaluate(trained, X, instances, method, settings)
@@ -208,8 +222,9 @@ def main() -> None:
         by_family[f"{method} (used)"] = found[found["used"]].groupby("name")["found"].mean()
         print(f"{method}: names of correct seqlets by planted motif")
         print(table[table["planted"] != ""].groupby("planted")["motif"].value_counts().to_string())
-        row, _, _ = evaluate(random, X, instances, method, settings, annotate=False)
-        rows.append({"model": "random", **row})
+        for name, random in randoms.items():
+            row, _, _ = evaluate(random, X, instances, method, settings, annotate=False)
+            rows.append({"model": name, **row})
     used = instances.groupby("name").agg(n_planted=("used", "size"), used_share=("used", "mean"),
                                          median_delta=("delta", "median"))
     print("Recall by planted motif (trained model); used: logit drop on replacement >", USED_DELTA)

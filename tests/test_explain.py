@@ -253,8 +253,9 @@ def test_a_run_stopped_while_packing_npz_resumes(tmp_path, tiny_model):
 
 
 # --------------------------------------------------------------------------- seqlets in explain runs
+# The tiny model has random weights, so the run-level gate would keep none of its seqlets: it is off here.
 SEQLET_ARGS = ["--method", "grad_x_input", "--logos", "2", "--quiet", "--threads", "1", "--seqlets",
-               "--seqlet-p", "0.1"]
+               "--seqlet-p", "0.1", "--seqlet-fdr", "1"]
 
 
 @pytest.mark.slow
@@ -283,12 +284,23 @@ def test_explain_seqlets_do_not_depend_on_batch_size_and_seqsal_seqlets_gives_th
     assert "<h2>Seqlets</h2>" in (tmp_path / "b4" / "report.html").read_text()
 
     out = tmp_path / "command"
-    assert main(["seqlets", str(tmp_path / "b4"), "--out", str(out), "--p-threshold", "0.1", "--quiet",
-                 "--threads", "1"]) == 0
+    assert main(["seqlets", str(tmp_path / "b4"), "--out", str(out), "--p-threshold", "0.1", "--fdr", "1",
+                 "--quiet", "--threads", "1"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(out / "seqlets.tsv", sep="\t"), table)
     summary = pd.read_csv(out / "summary.tsv", sep="\t")
     assert summary["n_seqlets"].sum() == len(table)
     assert read_manifest(out)["kind"] == "seqlets" and (out / "report.html").is_file()
+
+    # With the run-level gate (the default), the random model's windows are no more often significant than the
+    # shuffled null's, so nothing is kept, and the report says why.
+    gated = tmp_path / "gated"
+    assert main(["seqlets", str(tmp_path / "b4"), "--out", str(gated), "--p-threshold", "0.1", "--quiet",
+                 "--threads", "1"]) == 0
+    assert pd.read_csv(gated / "seqlets.tsv", sep="\t").empty
+    gate = read_manifest(gated)["seqlets"]["gate"]["grad_x_input"]
+    assert gate["windows"] == 30 * (TINY.input_length - 6) and gate["window_cutoff"] == 0.0
+    assert gate["windows_below_p"] > 0 and gate["estimated_fdr_at_p"] > 0.5
+    assert "none kept" in (gated / "report.html").read_text()
 
 
 def test_seqlet_positions_are_1_based_inclusive_in_the_record_as_given(tiny_model):

@@ -46,6 +46,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--seqlet-p", type=options.fraction, default=0.02,
                         help="with --seqlets: window p-value threshold against the run's shuffled null "
                              "(default 0.02)")
+    parser.add_argument("--seqlet-fdr", type=options.fraction, default=0.5,
+                        help="with --seqlets: run-level gate, the largest share of the run's significant windows "
+                             "the shuffled null may explain before the window threshold is lowered; 1 turns it "
+                             "off (default 0.5)")
     parser.add_argument("--batch-size", type=options.positive_int, default=128, help="sequences per batch (default 128)")
     parser.add_argument("--dedupe-ids", action="store_true",
                         help="rename repeated record ids to <id>_2, <id>_3, ... (listed in the manifest) instead "
@@ -99,7 +103,8 @@ def run(args: argparse.Namespace) -> None:
         fit=args.fit, batch_size=args.batch_size, n_logos=args.logos, motifs=args.motifs or (),
         motif_db=args.motif_db, motif_threshold=args.motif_threshold, logo_format=args.logo_format,
         options=_method_options(args), first_index=args.first_index, dedupe_ids=args.dedupe_ids,
-        seqlets=args.seqlets, seqlet_p_threshold=args.seqlet_p, truth=args.truth,
+        seqlets=args.seqlets, seqlet_p_threshold=args.seqlet_p,
+        seqlet_fdr=args.seqlet_fdr, truth=args.truth,
     )
     options.check_input(args)
     model = options.model_from_args(args)

@@ -25,6 +25,10 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="methods to call seqlets for (default: all of the bundle's)")
     parser.add_argument("--p-threshold", type=options.fraction, default=0.02,
                         help="a window is significant below this p-value against the shuffled null (default 0.02)")
+    parser.add_argument("--fdr", type=options.fraction, default=0.5,
+                        help="run-level gate: lower the window threshold until the shuffled null explains at most "
+                             "this share of the run's significant windows; a model that points at nothing then "
+                             "gets (almost) no seqlets; 1 turns it off (default 0.5, see the README)")
     parser.add_argument("--q-threshold", type=options.fraction, default=0.05,
                         help="a seqlet takes its best Tomtom match's name below this q-value (default 0.05)")
     parser.add_argument("--motif-db", default=None, help="MEME or JASPAR file (default: bundled JASPAR 2016)")
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace) -> None:
     from seqsal.explain.seqlet_run import seqlets_of_bundle
     from seqsal.explain.seqlets import SeqletRunSettings
 
-    settings = SeqletRunSettings(p_threshold=args.p_threshold, q_threshold=args.q_threshold,
+    settings = SeqletRunSettings(p_threshold=args.p_threshold, fdr=args.fdr, q_threshold=args.q_threshold,
                                  motif_db=args.motif_db, null_sequences=args.null_sequences, seed=args.seed,
                                  annotate=not args.no_names)
     result = seqlets_of_bundle(args.bundle, args.out, settings, model=args.model, methods=args.method,

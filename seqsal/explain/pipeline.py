@@ -213,7 +213,8 @@ def _seqlets(folder: RunFolder, stores: dict[str, ArrayStore], model: EnhancerCN
     """The run's seqlets, called from the stored arrays (one null per method, see :mod:`.seqlets`)."""
     records = io.read_tsv(folder.path / "scores.tsv", usecols=["id", "offset", "original_length"])
     rows = BundleRows(stores["ohe"].read, {m: stores[m].read for m in settings.methods}, records)
-    run_settings = SeqletRunSettings(p_threshold=settings.seqlet_p_threshold, motif_db=settings.motif_db)
+    run_settings = SeqletRunSettings(p_threshold=settings.seqlet_p_threshold, fdr=settings.seqlet_fdr,
+                                     motif_db=settings.motif_db)
     return call_bundle_seqlets(model, rows, settings, target, run_settings, device=device, progress=progress)
 
 

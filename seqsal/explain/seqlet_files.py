@@ -82,6 +82,23 @@ def plot_seqlet_counts(summary: pd.DataFrame, rows: int = CHART_ROWS):
     return fig
 
 
+def gate_note(gate: dict | None) -> str:
+    """How the run-level gate treated one method, in words for the report (empty when it was off or absent)."""
+    if not gate or gate["fdr"] >= 1:
+        return ""
+    estimate = gate["estimated_fdr_at_p"]
+    if gate["windows_below_p"] == 0:
+        return " — no window reached the threshold"
+    if gate["window_cutoff"] <= 0:
+        return (f" — none kept: the shuffled null predicts {estimate:.2g} times as many windows below the "
+                "threshold as were found, so these attributions look like the model's attributions of shuffled "
+                "sequences (an untrained model, or sequences without what it learnt)")
+    note = f" (estimated false discovery rate {estimate:.2g} at the threshold"
+    if estimate > gate["fdr"]:
+        note += f"; window cutoff lowered to p ≤ {gate['window_cutoff']:.2g}"
+    return note + ")"
+
+
 def add_seqlet_section(report: Report, result: SeqletResult, chart: Path) -> None:
     """The report's seqlet section: how they were called, counts per method, the summary and the chart."""
     info = result.info
@@ -90,12 +107,15 @@ def add_seqlet_section(report: Report, result: SeqletResult, chart: Path) -> Non
     report.add_paragraph(
         f"Seqlets are stretches whose signed attribution in a {info['window']}-base window beats a null built "
         f"from dinucleotide shuffles of {next(iter(info['null'].values()), {}).get('records_sampled', 0)} "
-        f"sampled records (seed {settings['seed']}), at window p < {settings['p_threshold']:g}; each is named "
-        f"after its best Tomtom match when q < {settings['q_threshold']:g}, else 'unknown'. Positions in "
-        "seqlets.tsv are 1-based and inclusive in each record as given; the histogram columns (pos_a_b) count "
-        "seqlet centres in model-input columns [a, b)."
+        f"sampled records (seed {settings['seed']}), at window p < {settings['p_threshold']:g}, lowered where "
+        f"needed so that the estimated false discovery rate among the run's significant windows (the null's "
+        f"expected count over the observed) is at most {settings.get('fdr', 1):g}; each is named after its best "
+        f"Tomtom match when q < {settings['q_threshold']:g}, else 'unknown'. Positions in seqlets.tsv are "
+        "1-based and inclusive in each record as given; the histogram columns (pos_a_b) count seqlet centres in "
+        "model-input columns [a, b)."
     )
-    report.add_key_values({method: f"{count} seqlets" for method, count in info["n_seqlets"].items()},
+    report.add_key_values({method: f"{count} seqlets{gate_note(info.get('gate', {}).get(method))}"
+                           for method, count in info["n_seqlets"].items()},
                           caption="Seqlets per method")
     shown = result.summary.drop(columns=[c for c in result.summary.columns if c.startswith("pos_")])
     report.add_table(shown.head(40), caption="Most frequent motifs (all rows with positional histograms are in "

@@ -21,6 +21,12 @@ shuffles of a fixed-seed sample of the run's sequences (at most
 ``null_sequences`` shuffles), attributed with the run's own model, target and
 method options.  Every record is then called against that null on its own, so
 the seqlets do not depend on batch size, and a resumed run gets the same ones.
+
+**One gate per run.**  Before any record is called, the window p-values of
+all records are tallied (:class:`seqsal.seqlets.WindowTally`), and the run's
+cutoff (the run-level false discovery gate, ``fdr``) applies to every chunk.
+The manifest records the tally per method: windows, those below the
+threshold, the estimated false discovery rate there and the cutoff.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from seqsal.seqlets import (
     UNKNOWN,
     SeqletNull,
     SeqletSettings,
+    WindowTally,
     annotate_seqlets,
     call_seqlets,
     shuffled_null,
@@ -61,6 +68,9 @@ class SeqletRunSettings:
     ----------
     p_threshold
         Window p-value threshold (:class:`seqsal.seqlets.SeqletSettings`).
+    fdr
+        Largest estimated false discovery rate among the run's significant
+        windows (:class:`seqsal.seqlets.SeqletSettings`); 1 turns the gate off.
     q_threshold
         A seqlet takes its best Tomtom match's name when the match's q-value is below this.
     motif_db
@@ -77,6 +87,7 @@ class SeqletRunSettings:
     """
 
     p_threshold: float = SeqletSettings.p_threshold
+    fdr: float = SeqletSettings.fdr
     q_threshold: float = DEFAULT_Q_THRESHOLD
     motif_db: str | None = None
     null_sequences: int = 200
@@ -87,11 +98,11 @@ class SeqletRunSettings:
         check_number(self.q_threshold, "q_threshold", minimum=0, maximum=1, include_minimum=False)
         check_int(self.null_sequences, "null_sequences", minimum=1)
         check_int(self.seed, "seed", minimum=0)
-        SeqletSettings(p_threshold=self.p_threshold)  # checks p_threshold
+        SeqletSettings(p_threshold=self.p_threshold, fdr=self.fdr)  # checks p_threshold and fdr
 
     @property
     def calling(self) -> SeqletSettings:
-        return SeqletSettings(p_threshold=self.p_threshold)
+        return SeqletSettings(p_threshold=self.p_threshold, fdr=self.fdr)
 
 
 @dataclass(frozen=True)
@@ -158,39 +169,52 @@ def call_bundle_seqlets(
     for method in methods:
         check(method in rows.attributions, f"the bundle has no attributions for {method!r}; it has "
                                            f"{list(rows.attributions)}")
-    tables, summaries, nulls = [], [], {}
+    tables, summaries, nulls, gates = [], [], {}, {}
     with Progress(rows.n * len(methods), "seqlets", "seq", enabled=progress) as bar:
         for method in methods:
             options = dict(target=target, output=explain.output, correct=explain.correct,
                            batch_size=explain.batch_size, device=device, **options_for(method, explain, 0))
             null, nulls[method] = null_for(model, rows, method, options, settings)
-            table, length = _call_method(rows, method, null, settings, bar)
+            table, length, gates[method] = _call_method(rows, method, null, settings, bar)
             summaries.append(summarize_seqlets(table, rows.n, length).assign(method=method))
             tables.append(_record_coordinates(table, rows.records).assign(method=method))
     table = pd.concat(tables, ignore_index=True)[list(TABLE_COLUMNS)]
     summary = pd.concat(summaries, ignore_index=True)
     summary = summary[["method", *[c for c in summary.columns if c != "method"]]]
-    info = {"settings": asdict(settings), "window": settings.calling.window, "null": nulls,
+    info = {"settings": asdict(settings), "window": settings.calling.window, "null": nulls, "gate": gates,
             "n_seqlets": {m: int((table["method"] == m).sum()) for m in methods}}
     return SeqletResult(table, summary, info)
 
 
 def _call_method(rows: BundleRows, method: str, null: SeqletNull, settings: SeqletRunSettings,
-                 bar: Progress) -> tuple[pd.DataFrame, int]:
-    """Seqlets of one method over all records, chunk by chunk, in model-input coordinates."""
+                 bar: Progress) -> tuple[pd.DataFrame, int, dict]:
+    """Seqlets of one method over all records, chunk by chunk, in model-input coordinates, and the run's gate."""
+    tally = WindowTally(null, settings.p_threshold, settings.fdr)
+    for start, stop in _chunks(rows.n):
+        tally.add(_projected(rows, method, start, stop))
+    cutoff = tally.cutoff
     parts = []
     length = 0
-    for start in range(0, rows.n, CHUNK):
-        stop = min(rows.n, start + CHUNK)
+    for start, stop in _chunks(rows.n):
         onehot = rows.onehot(start, stop)
         hypothetical = rows.attributions[method](start, stop)
         length = onehot.shape[-1]
-        part = call_seqlets(per_position(hypothetical * onehot), settings.calling, null)
+        part = call_seqlets(per_position(hypothetical * onehot), settings.calling, null, cutoff=cutoff)
         if settings.annotate:
             part = annotate_seqlets(part, hypothetical, onehot, settings.motif_db, q_threshold=settings.q_threshold)
         parts.append(part.assign(sequence_index=part["sequence_index"] + start))
         bar.update(stop - start)
-    return pd.concat(parts, ignore_index=True), length
+    return pd.concat(parts, ignore_index=True), length, tally.describe()
+
+
+def _chunks(n: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` row ranges of at most :data:`CHUNK` records covering ``n``."""
+    return [(start, min(n, start + CHUNK)) for start in range(0, n, CHUNK)]
+
+
+def _projected(rows: BundleRows, method: str, start: int, stop: int) -> np.ndarray:
+    """Per-position scores (attribution at the sequence's bases) of rows ``[start, stop)``."""
+    return per_position(rows.attributions[method](start, stop) * rows.onehot(start, stop))
 
 
 def _record_coordinates(table: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from seqsal.errors import check
 
 #: Settings that only shape logos and the report, drawn at the end: a resumed run (or a merge) may change them.
 PRESENTATION_SETTINGS = ("n_logos", "logo_format", "motifs", "motif_db", "motif_threshold", "truth", "seqlets",
-                         "seqlet_p_threshold")
+                         "seqlet_p_threshold", "seqlet_fdr")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class ExplainSettings:
     options: dict = field(default_factory=dict)
     seqlets: bool = False  # call seqlets at the end of the run (seqsal.explain.seqlets), box them on logos
     seqlet_p_threshold: float = 0.02
+    seqlet_fdr: float = 0.5  # the run-level gate of seqlet calling (seqsal.seqlets.fdr)
     truth: str | None = None  # a planted.tsv whose instances the logos mark as ground truth
     first_index: int = 0  # global index of the input's first record: seeds stay those of a whole-file run
     dedupe_ids: bool = False  # suffix repeated record ids with _2, _3, ... instead of refusing them
@@ -68,6 +69,7 @@ def checked(settings: ExplainSettings) -> ExplainSettings:
     check_number(settings.motif_threshold, "motif_threshold", minimum=0, maximum=1, include_minimum=False)
     check_choice(settings.logo_format, "logo_format", FIGURE_FORMATS)
     check_number(settings.seqlet_p_threshold, "seqlet_p_threshold", minimum=0, maximum=1, include_minimum=False)
+    check_number(settings.seqlet_fdr, "seqlet_fdr", minimum=0, maximum=1, include_minimum=False)
     from seqsal.attribution import method_options  # here, not above: reading a bundle's settings needs no torch
 
     accepted = {name for method in settings.methods for name in method_options(method)}

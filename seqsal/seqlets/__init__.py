@@ -21,8 +21,12 @@ three steps that each work on plain arrays:
 2. **Call** (:func:`call_seqlets`).  Each window gets an empirical p-value;
    runs of significant windows of one sign are merged, trimmed to their
    best-scoring stretch, split when too long, dropped when too short and
-   padded with flanks.  Given the null, every sequence is handled on its own,
-   so results do not depend on batch size or order.
+   padded with flanks.  A run-level gate (:mod:`seqsal.seqlets.fdr`,
+   :class:`WindowTally`) first lowers the per-window threshold until the
+   estimated false discovery rate among the run's significant windows is
+   acceptable, so a model that points at nothing gets (almost) no seqlets.
+   Given the null and that cutoff, every sequence is handled on its own, so
+   results do not depend on batch size or order.
 3. **Name** (:func:`annotate_seqlets`).  Each seqlet's hypothetical
    contributions become a probability matrix that Tomtom (memelite) compares
    with a motif database in one batched call; the best match is kept when its
@@ -42,6 +46,7 @@ _API = {
     **dict.fromkeys(("ANNOTATION_COLUMNS", "DEFAULT_Q_THRESHOLD", "UNKNOWN", "annotate_seqlets",
                      "contribution_matrix"), "seqsal.seqlets.annotation"),
     **dict.fromkeys(("SEQLET_COLUMNS", "SeqletSettings", "call_seqlets"), "seqsal.seqlets.calling"),
+    **dict.fromkeys(("DEFAULT_FDR", "WindowTally", "fdr_cutoff"), "seqsal.seqlets.fdr"),
     **dict.fromkeys(("SeqletNull", "empirical_null", "laplace_null", "shuffled_null", "window_sums"),
                     "seqsal.seqlets.null"),
     "summarize_seqlets": "seqsal.seqlets.summary",
