@@ -7,6 +7,7 @@ commands that only draw a finished bundle (``seqsal logo``) load neither.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +50,17 @@ def write_seqlet_files(folder: Path, result: SeqletResult, summary_name: str) ->
     """Write ``seqlets.tsv``, the summary table and ``seqlets.png`` into ``folder``; returns the file names."""
     io.write_table(folder / "seqlets.tsv", result.table)
     io.write_table(folder / summary_name, result.summary)
-    figure = plot_seqlet_counts(result.summary)
+    figure = plot_seqlet_counts(result.summary, list(result.info.get("n_seqlets", {})))
     save_figure(figure, folder / "seqlets.png")
     plt.close(figure)
     return {"seqlets": "seqlets.tsv", "seqlet_summary": summary_name, "seqlet_chart": "seqlets.png"}
 
 
-def plot_seqlet_counts(summary: pd.DataFrame, rows: int = CHART_ROWS):
+def plot_seqlet_counts(summary: pd.DataFrame, methods: Sequence[str] = (), rows: int = CHART_ROWS):
     """Bars of the most frequent motifs per method: seqlets found, activating red and repressing blue,
-    each labelled with the share of records holding one."""
-    methods = list(dict.fromkeys(summary["method"])) or ["no seqlets"]
+    each labelled with the share of records holding one.  ``methods`` adds panels for methods without
+    seqlets, which the summary does not list."""
+    methods = list(dict.fromkeys([*methods, *summary["method"]])) or ["no method"]
     heights = [min(rows, max(1, int((summary["method"] == m).sum()))) for m in methods]
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 1.2 + 0.28 * max(heights)),
                              layout="constrained", squeeze=False)
@@ -70,13 +72,16 @@ def plot_seqlet_counts(summary: pd.DataFrame, rows: int = CHART_ROWS):
         for y, (count, share) in enumerate(zip(part["n_seqlets"], part["record_share"])):
             ax.annotate(f"{share:.0%}", (count, y), xytext=(3, 0), textcoords="offset points", va="center",
                         fontsize=7)
+        if part.empty:
+            ax.text(0.5, 0.5, "no seqlets", transform=ax.transAxes, ha="center", va="center", fontsize=9)
+            ax.set_title(method, fontsize=10)
+            ax.set_axis_off()
+            continue
         ax.set_yticks(np.arange(len(part)), labels, fontsize=8)
         ax.set_xlabel("seqlets")
         ax.set_title(method, fontsize=10)
         ax.spines[["top", "right"]].set_visible(False)
         ax.margins(x=0.18)
-        if part.empty:
-            ax.text(0.5, 0.5, "no seqlets", transform=ax.transAxes, ha="center", va="center")
     fig.suptitle("Seqlets per motif (sign: + raises, − lowers the prediction; % = share of records)",
                  fontsize=9)
     return fig
@@ -90,9 +95,10 @@ def gate_note(gate: dict | None) -> str:
     if gate["windows_below_p"] == 0:
         return " — no window reached the threshold"
     if gate["window_cutoff"] <= 0:
-        return (f" — none kept: the shuffled null predicts {estimate:.2g} times as many windows below the "
-                "threshold as were found, so these attributions look like the model's attributions of shuffled "
-                "sequences (an untrained model, or sequences without what it learnt)")
+        return (f" — none kept: the shuffled null accounts for an estimated {min(estimate, 1):.0%} of the "
+                f"{gate['windows_below_p']} windows below the threshold (at most {gate['fdr']:.0%} allowed), so "
+                "these attributions look like the model's attributions of shuffled sequences (an untrained model, "
+                "or sequences without what it learnt)")
     note = f" (estimated false discovery rate {estimate:.2g} at the threshold"
     if estimate > gate["fdr"]:
         note += f"; window cutoff lowered to p ≤ {gate['window_cutoff']:.2g}"
@@ -118,6 +124,7 @@ def add_seqlet_section(report: Report, result: SeqletResult, chart: Path) -> Non
                            for method, count in info["n_seqlets"].items()},
                           caption="Seqlets per method")
     shown = result.summary.drop(columns=[c for c in result.summary.columns if c.startswith("pos_")])
-    report.add_table(shown.head(40), caption="Most frequent motifs (all rows with positional histograms are in "
-                                             "the summary table)")
+    if not shown.empty:
+        report.add_table(shown.head(40), caption="Most frequent motifs (all rows with positional histograms are "
+                                                 "in the summary table)")
     report.add_image(chart, caption="Seqlets per motif")
