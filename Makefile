@@ -34,7 +34,7 @@ demo: install
 	$(BIN)/seqsal evaluate $(DEMO_OUT)/synthetic --masks data/synthetic_demo/masks.npz \
 		--checks deletion,plausibility --out $(DEMO_OUT)/synthetic_evaluation
 	$(BIN)/seqsal explain data/pu1_heldout.fa --model pu1 --method grad_x_input,ism --correct \
-		--motifs SPI1 --motif-threshold 0.7 --logos 4 --out $(DEMO_OUT)/pu1
+		--motifs SPI1 --motif-threshold 0.7 --logos 4 --seqlets --out $(DEMO_OUT)/pu1
 	@echo "demo done: open $(DEMO_OUT)/synthetic/report.html, $(DEMO_OUT)/synthetic_evaluation/report.html" \
 		"and $(DEMO_OUT)/pu1/report.html (held-out PU.1 peaks)"
 
