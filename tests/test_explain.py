@@ -374,4 +374,4 @@ def test_explain_with_truth_and_seqlets_draws_marked_logos_and_bad_truth_fails_f
     torch.manual_seed(1)
     other = save_model(EnhancerCNN(TINY), tmp_path / "other.pt")
     assert main(["seqlets", str(out), "--out", str(tmp_path / "other"), "--model", str(other), "--quiet"]) == 2
-    assert "differs from the one" in capsys.readouterr().err and not (tmp_path / "other").exists()
+    assert "is not the model that made" in capsys.readouterr().err and not (tmp_path / "other").exists()

@@ -440,6 +440,16 @@ def test_every_command_runs_on_a_users_model_through_the_cli(saved, tmp_path, na
     assert main(["evaluate", str(run), "--checks", "deletion,randomization", "--max-sequences", "4",
                  "--quiet", "--out", str(tmp_path / "eval")]) == 0, capsys.readouterr().err
     assert (tmp_path / "eval" / "metrics.tsv").is_file()
+    # seqlets of the finished bundle: the model is reloaded from the manifest, whatever its source, and is the
+    # same file (its SHA-256 recorded again); given again by its options, it is accepted as the same model
+    for given in ([], args):
+        seqlets = tmp_path / f"seqlets{len(given)}"
+        assert main(["seqlets", str(run), *given, "--out", str(seqlets), "--method", "grad_x_input", "--no-names",
+                     "--null-sequences", "12", "--fdr", "1", "--quiet"]) == 0, capsys.readouterr().err
+        manifest = json.loads((seqlets / "manifest.json").read_text())
+        assert manifest["model"]["sha256"] == bundle.manifest["model"]["sha256"]
+        assert manifest["seqlets"]["null"]["grad_x_input"]["null_windows"] == 12 * (LENGTH - 6)
+        assert len(pd.read_csv(seqlets / "seqlets.tsv", sep="\t")) == manifest["seqlets"]["n_seqlets"]["grad_x_input"]
     status = main(["filters", "--fasta", str(fasta), *args, "--min-sites", "1", "--logos", "2", "--quiet",
                    "--out", str(tmp_path / "filters")])
     if kind == "torchscript":  # no torch.fx graph to find the first layer in: refused, nothing written

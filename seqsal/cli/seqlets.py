@@ -19,8 +19,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                     "record as given), summary.tsv, seqlets.png, report.html and manifest.json.")
     parser.add_argument("bundle", help="folder written by seqsal explain or seqsal merge")
     options.add_output(parser)
-    parser.add_argument("--model", default=None,
-                        help="the model the bundle was explained with (default: the file its manifest names)")
     parser.add_argument("--method", type=options.name_list, default=None,
                         help="methods to call seqlets for (default: all of the bundle's)")
     parser.add_argument("--p-threshold", type=options.fraction, default=0.02,
@@ -37,6 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="shuffled sequences in each method's null (default 200)")
     parser.add_argument("--seed", type=options.non_negative_int, default=0,
                         help="seed of the null's sample and shuffles (default 0)")
+    options.add_model(parser, default=None)
     options.add_device(parser)
     parser.set_defaults(run=run)
     return parser
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> None:
     settings = SeqletRunSettings(p_threshold=args.p_threshold, fdr=args.fdr, q_threshold=args.q_threshold,
                                  motif_db=args.motif_db, null_sequences=args.null_sequences, seed=args.seed,
                                  annotate=not args.no_names)
-    result = seqlets_of_bundle(args.bundle, args.out, settings, model=args.model, methods=args.method,
+    result = seqlets_of_bundle(args.bundle, args.out, settings, model=options.model_from_args(args), methods=args.method,
                                device=args.device, progress=not args.quiet, force=args.force)
     counts = ", ".join(f"{method}: {count}" for method, count in result.info["n_seqlets"].items())
     named = (result.table["motif"] != "unknown").mean() if len(result.table) else 0.0

@@ -31,7 +31,7 @@ from seqsal.evaluate.randomization import randomization_check
 from seqsal.evaluate.report import write_report
 from seqsal.evaluate.stability import max_sensitivity
 from seqsal.explain.bundle import Bundle, load_bundle
-from seqsal.models import load_model, model_provenance, reload_model
+from seqsal.models import explained_model
 from seqsal.progress import Progress
 from seqsal.pvalues import DEFAULT_PVALUE
 from seqsal.runs import RunFolder
@@ -184,7 +184,7 @@ def evaluate_bundle(
     """
     settings = (settings or EvaluationSettings()).checked()
     bundle = load_bundle(bundle_dir)
-    loaded = _explained_model(bundle, model)
+    loaded = explained_model(bundle.manifest["model"], model, run=str(bundle.folder))
     folder = RunFolder.claim(out, "evaluate", writes=_files(settings), force=force)
     folder.start({"bundle": str(bundle.folder.resolve()), "input": bundle.manifest["input"],
                   "model": {"path": bundle.manifest["model"]["path"], "sha256": bundle.manifest["model"]["sha256"]},
@@ -233,18 +233,6 @@ def _files(settings: EvaluationSettings) -> set[str]:
     if "randomization" in settings.checks:
         files.add("randomization.tsv")
     return files
-
-
-def _explained_model(bundle: Bundle, model: str | Path | nn.Module | None) -> nn.Module:
-    """The model that made the bundle: reloaded from its manifest, or the one given if its hash matches."""
-    recorded = bundle.manifest["model"]
-    if model is None:
-        return reload_model(recorded)
-    loaded = load_model(model)
-    given = model_provenance(model, loaded).get("sha256")
-    check(not (recorded.get("sha256") and given) or given == recorded["sha256"],
-          f"{model}: is not the model that made {bundle.folder} (its SHA-256 differs); pass the explained model")
-    return loaded
 
 
 def _ground_truth(bundle: Bundle, rows: np.ndarray, X: np.ndarray, settings: EvaluationSettings) -> np.ndarray | None:

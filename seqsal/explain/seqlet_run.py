@@ -17,27 +17,16 @@ import torch
 from torch import nn
 
 from seqsal import io
-from seqsal.errors import check
 from seqsal.explain.bundle import Bundle, load_bundle
 from seqsal.explain.seqlet_files import SeqletResult, add_seqlet_section, write_seqlet_files
 from seqsal.explain.seqlets import SeqletRunSettings, call_bundle_seqlets, rows_from_arrays
 from seqsal.explain.settings import ExplainSettings, checked
-from seqsal.models import load_model, model_provenance
+from seqsal.models import explained_model, model_provenance
 from seqsal.report import Report
 from seqsal.runs import MANIFEST, RunFolder
 
 #: Files a ``seqsal seqlets`` run writes besides its manifest.
 RUN_FILES = ("seqlets.tsv", "summary.tsv", "seqlets.png", "report.html")
-
-
-def bundle_model_source(bundle: Bundle) -> str:
-    """The model file a bundle was explained with, as its manifest records it (seqsal model files only)."""
-    entry = bundle.manifest["model"]
-    path = entry.get("path")
-    check(entry.get("kind") == "seqsal" and path not in (None, "in-memory") and Path(path).is_file(),
-          f"{bundle.folder}: its model ({path}) cannot be reloaded from the manifest; pass the model it was "
-          "explained with (model=...)")
-    return path
 
 
 def explain_settings_of(bundle: Bundle) -> ExplainSettings:
@@ -70,8 +59,10 @@ def seqlets_of_bundle(
         Threshold, motif database, null size and seed.
     model
         The model the bundle was explained with: a file, a loaded model, or
-        None for the file its manifest names.  A file whose SHA-256 differs
-        from the manifest's is refused: the null must come from the same model.
+        None to reload the one its manifest describes (a seqsal file, a
+        user's export, TorchScript file or code with its adapters).  A model
+        whose SHA-256 differs from the manifest's is refused: the null must
+        come from the same model.
     methods
         Methods to call seqlets for (default: all of the bundle's).
     device, progress, force
@@ -79,18 +70,13 @@ def seqlets_of_bundle(
     """
     settings = settings or SeqletRunSettings()
     loaded_bundle = load_bundle(bundle)
-    source = bundle_model_source(loaded_bundle) if model is None else model
-    loaded = load_model(source, device)
-    recorded = loaded_bundle.manifest["model"].get("sha256")
-    given = model_provenance(source, loaded).get("sha256")
-    check(not (recorded and given and recorded != given),
-          f"the model given differs from the one {loaded_bundle.folder} was explained with (SHA-256 "
-          f"{given[:12]}… vs {recorded[:12]}…); seqlets need the same model for their null")
+    loaded = explained_model(loaded_bundle.manifest["model"], model, device, run=str(loaded_bundle.folder))
     explain = explain_settings_of(loaded_bundle)
     folder = RunFolder.claim(out, "seqlets", force=force)
     folder.start({"bundle": {"path": str(loaded_bundle.folder),
                              "manifest_sha256": io.file_sha256(loaded_bundle.folder / MANIFEST)},
-                  "model": model_provenance(source, loaded), "settings": asdict(settings)})
+                  "model": model_provenance(loaded if model is None else model, loaded),
+                  "settings": asdict(settings)})
     rows = rows_from_arrays(loaded_bundle.onehot, loaded_bundle.attributions,
                             loaded_bundle.scores[["id", "offset", "original_length"]])
     result = call_bundle_seqlets(loaded, rows, explain, loaded_bundle.manifest["target_index"], settings,

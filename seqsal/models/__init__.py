@@ -19,11 +19,11 @@ from seqsal.models.files import (
     BUNDLED_MODELS, FORMAT, FORMAT_VERSION, bundled_model_path, default_model_path, model_file_path, save_model,
 )
 from seqsal.models.running import as_input_tensor, check_logits, predict, resolve_device
-from seqsal.models.sources import ModelOptions, load_model, model_provenance, reload_model
+from seqsal.models.sources import ModelOptions, explained_model, load_model, model_provenance, reload_model
 
 __all__ = [
     "ACTIVATIONS", "FORMAT", "FORMAT_VERSION", "HEADS", "TASKS", "Adapters", "EnhancerCNN", "Exponential",
     "ModelConfig", "ModelInterface", "ModelOptions", "SequenceModel", "as_input_tensor", "check_logits", "unwrap",
-    "BUNDLED_MODELS", "bundled_model_path", "default_model_path", "model_file_path", "load_model",
+    "BUNDLED_MODELS", "bundled_model_path", "default_model_path", "explained_model", "model_file_path", "load_model",
     "model_provenance", "predict", "reload_model", "resolve_device", "save_model",
 ]

@@ -396,6 +396,40 @@ def reload_model(entry: dict[str, Any], device: str | torch.device | None = None
     return load_model(entry["path"], device, **options)
 
 
+def explained_model(
+    entry: dict[str, Any],
+    model: str | os.PathLike | nn.Module | None = None,
+    device: str | torch.device | None = None,
+    *,
+    run: str = "the run",
+) -> nn.Module:
+    """The model that made a run, for a later command that must use the same one (``evaluate``, ``seqlets``).
+
+    Parameters
+    ----------
+    entry
+        The run manifest's ``model`` entry (:func:`model_provenance`).
+    model
+        None to reload what ``entry`` describes (:func:`reload_model`), or
+        the model as the user gives it again: a file, a bundled name, or a
+        loaded module.  Whatever its source, its SHA-256 must equal the
+        recorded one where both are known, so a run is never re-examined
+        with another model by mistake.
+    device
+        Where to load it.
+    run
+        How errors name the run, e.g. its folder.
+    """
+    if model is None:
+        return reload_model(entry, device)
+    loaded = load_model(model, device)
+    given, recorded = model_provenance(model, loaded).get("sha256"), entry.get("sha256")
+    check(not (given and recorded) or given == recorded,
+          f"{model}: is not the model that made {run} (SHA-256 {given[:12]}… vs {str(recorded)[:12]}…); pass the "
+          "model it was made with")
+    return loaded
+
+
 def model_provenance(source: str | os.PathLike | nn.Module, model: nn.Module | None = None) -> dict[str, Any]:
     """Manifest entry for a model: what it was loaded from (with SHA-256s), its adapters and its config.
 
