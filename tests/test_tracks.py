@@ -10,6 +10,7 @@ from seqsal.cli import main
 from seqsal.errors import SeqsalError
 from seqsal.explain import ExplainSettings, explain_bed
 from seqsal.explain.export import TrackSettings, write_tracks
+from seqsal.explain.seqlet_files import TABLE_COLUMNS
 from seqsal.models import save_model
 from seqsal.tracks import TrackWriter, equal_runs
 from tests.synthetic_genome import (
@@ -123,8 +124,15 @@ def test_tracks_cli_writes_bed_files_that_round_trip(bundle, tmp_path, capsys):
     explained, _ = bundle
     sizes = tmp_path / "chrom.sizes"
     sizes.write_text("".join(f"{name}\t{size}\n" for name, size in SIZES.items()) + "chrUnused\t10\n")
-    pd.DataFrame({"sequence_index": [0, 3], "start": [0, 0], "end": [10, 20], "motif": ["GATA1", "SP1"]}).to_csv(
-        explained.folder / "seqlets.tsv", sep="\t", index=False)
+    # seqlets.tsv as seqsal writes it: 1-based inclusive positions in each record as given (model column j is
+    # record base offset + j), the match strand relative to the record
+    offset = explained.scores.set_index("id")["offset"]
+    rows = [("plus_a", 0, 10, "+", "GATA1"), ("left_end", 0, 20, "+", "SP1"), ("plus_a", 5, 12, "-", "CTCF"),
+            ("plus_a", 20, 27, ".", "unknown")]
+    seqlets = pd.DataFrame([{column: "" for column in TABLE_COLUMNS} | {
+        "id": record, "method": "saliency", "start": first + offset[record] + 1, "end": stop + offset[record],
+        "strand": strand, "motif": motif} for record, first, stop, strand, motif in rows])
+    seqlets.to_csv(explained.folder / "seqlets.tsv", sep="\t", index=False)
     out = tmp_path / "tracks"
     status = main(["tracks", str(explained.folder), "--out", str(out), "--method", "saliency",
                    "--chrom-sizes", str(sizes), "--overlap", "mean", "--quiet"])
@@ -141,6 +149,8 @@ def test_tracks_cli_writes_bed_files_that_round_trip(bundle, tmp_path, capsys):
     assert set(map(tuple, seqlets.iloc[:, [0, 1, 2, 3, 5]].values.tolist())) == {
         ("chr1", 100, 110, "plus_a:GATA1", "+"),  # plus_a: window chr1:100-140, columns 0..9
         ("chr1", 7, 27, "left_end:SP1", "-"),     # left_end: window -13..27 read backwards, columns 0..19 = 26..7
+        ("chr1", 105, 112, "plus_a:CTCF", "-"),   # a match on the record's minus strand
+        ("chr1", 120, 127, "plus_a:unknown", "."),  # unnamed: no orientation
     }
     manifest = (out / "manifest.json").read_text()
     assert '"rule": "mean"' in manifest
@@ -159,3 +169,29 @@ def test_tracks_need_coordinates_and_sizes(tmp_path, tiny_model, capsys):
                  "--quiet"]) == 0
     values = pyBigWig.open(str(tmp_path / "t" / "saliency.bw")).values("chr1", 100, 140)
     assert not np.isnan(values).any()
+
+
+def test_seqlets_of_genome_intervals_carry_their_genome_span_and_strand(tmp_path, tiny_model):
+    """seqlets.tsv's genome columns against expected_window, which places model columns independently of seqsal."""
+    genome, _ = write_genome(tmp_path)
+    model = save_model(tiny_model, tmp_path / "m.pt")
+    settings = ExplainSettings(methods=("saliency",), n_logos=0, seqlets=True, seqlet_p_threshold=0.2, seqlet_fdr=1)
+    with pytest.warns(Warning):
+        bundle = explain_bed(write_peaks(tmp_path), genome, model, tmp_path / "bundle", settings, stranded=True,
+                             progress=False)
+    seqlets = pd.read_csv(bundle.folder / "seqlets.tsv", sep="\t", dtype={"chrom": str})
+    assert len(seqlets) >= 5 and list(seqlets.columns[-4:]) == ["chrom", "genome_start", "genome_end", "genome_strand"]
+    peaks = {name: peak for peak in PEAKS for name in (peak[3], f"{peak[3]}_2")}
+    offset = bundle.scores.set_index("id")["offset"]
+    for row in seqlets.itertuples(index=False):
+        peak = peaks[row.id]
+        first, backward = expected_window(peak, stranded=True)
+        columns = np.arange(row.start - 1 - offset[row.id], row.end - offset[row.id])
+        positions = first - columns if backward else first + columns
+        positions = positions[(positions >= 0) & (positions < SIZES[peak[0]])]
+        if positions.size == 0:
+            assert pd.isna(row.chrom)
+            continue
+        assert (row.chrom, row.genome_start, row.genome_end) == (peak[0], positions.min(), positions.max() + 1)
+        expected_strand = {"+": "-", "-": "+", ".": "."}[row.strand] if backward else row.strand
+        assert row.genome_strand == expected_strand

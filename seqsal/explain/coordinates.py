@@ -34,6 +34,9 @@ from seqsal.genome import Location
 #: The coordinate columns of ``scores.tsv``, in order.
 COORDINATE_COLUMNS = ("chrom", "start", "end", "strand", "n_padded", "genome_offset")
 
+#: The columns of ``scores.tsv`` a :class:`Placements` is built from.
+PLACEMENT_COLUMNS = ("id", "offset", *COORDINATE_COLUMNS)
+
 
 def coordinate_columns(locations: Sequence[Location | None], offsets: np.ndarray) -> dict[str, pd.array]:
     """The coordinate columns of a chunk of ``scores.tsv``; empty cells where a record's place is unknown.
@@ -75,6 +78,7 @@ class Placements:
     end: np.ndarray
     strand: np.ndarray
     genome_offset: np.ndarray
+    offset: np.ndarray  # scores.tsv's offset: the record base (0-based, as read) in the model's first column
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -108,19 +112,72 @@ def read_placements(folder: str | Path) -> Placements:
     check(set(COORDINATE_COLUMNS) <= set(header),
           f"{folder}: the bundle has no genome coordinates; explain BED intervals with a genome (bed=, genome=; "
           "--bed/--genome), or a FASTA whose ids name them, e.g. chr1:100-200(+) as 'bedtools getfasta -s' writes")
-    parts = list(pd.read_csv(path, sep="\t", usecols=["id", *COORDINATE_COLUMNS], chunksize=100_000,
+    parts = list(pd.read_csv(path, sep="\t", usecols=list(PLACEMENT_COLUMNS), chunksize=100_000,
                              dtype={"id": str, "chrom": str, "strand": str}, keep_default_na=False,
                              na_values=[""]))
-    table = pd.concat(parts, ignore_index=True)
-    located = table["chrom"].notna()
-    check(located.any(), f"{folder}: no record of the bundle has genome coordinates")
+    placements = placements_of(pd.concat(parts, ignore_index=True))
+    check(placements is not None, f"{folder}: no record of the bundle has genome coordinates")
+    return placements
+
+
+
+def placements_of(table: pd.DataFrame) -> Placements | None:
+    """:class:`Placements` from ``scores.tsv`` rows (:data:`PLACEMENT_COLUMNS`); None when no record has coordinates."""
+    if not set(PLACEMENT_COLUMNS) <= set(table.columns) or table["chrom"].isna().all():
+        return None
 
     def integers(name: str) -> np.ndarray:
         return table[name].fillna(0).to_numpy(dtype=np.int64)
 
     return Placements(table["id"].to_numpy(dtype=object), table["chrom"].fillna("").to_numpy(dtype=object),
                       integers("start"), integers("end"), table["strand"].fillna(".").to_numpy(dtype=object),
-                      integers("genome_offset"))
+                      integers("genome_offset"), integers("offset"))
+
+
+#: The genome columns of ``seqlets.tsv`` (:func:`record_spans_on_genome`).
+GENOME_SPAN_COLUMNS = ("chrom", "genome_start", "genome_end", "genome_strand")
+
+
+def record_spans_on_genome(placements: Placements, records: Sequence[int], starts: Sequence[int],
+                           ends: Sequence[int], strands: Sequence[str]) -> pd.DataFrame:
+    """Spans given in their records' own coordinates (``seqlets.tsv``) as plus-strand genome spans.
+
+    Parameters
+    ----------
+    placements
+        The bundle's placements.
+    records
+        Row index of each span's record.
+    starts, ends
+        1-based inclusive positions in the record as given (``seqlets.tsv``'s ``start`` and ``end``).
+    strands
+        Each span's orientation relative to its record (``+``, ``-``, or ``.`` when unknown, e.g. an
+        unnamed seqlet).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`GENOME_SPAN_COLUMNS`: BED-convention ``genome_start``/``genome_end`` (0-based, end-exclusive)
+        on ``chrom``; ``genome_strand`` is the span's orientation on the genome (its strand, flipped on a
+        minus-strand record), ``.`` when unknown.  Empty cells where the record has no coordinates or
+        the span lies on padding.
+    """
+    rows = []
+    for record, first, last, strand in zip(records, starts, ends, strands):
+        record = int(record)
+        chrom = placements.chrom[record]
+        # record positions [first, last] (1-based) are model columns [first - 1 - offset, last - offset)
+        begin, end = placements.columns_to_genome(record, int(first) - 1 - int(placements.offset[record]),
+                                                  int(last) - int(placements.offset[record]))
+        if not chrom or end <= begin:
+            rows.append((None, None, None, None))
+            continue
+        on_genome = "." if strand not in ("+", "-") else (
+            {"+": "-", "-": "+"}[strand] if placements.strand[record] == "-" else strand)
+        rows.append((chrom, begin, end, on_genome))
+    table = pd.DataFrame(rows, columns=list(GENOME_SPAN_COLUMNS))
+    return table.astype({"chrom": "string", "genome_start": "Int64", "genome_end": "Int64",
+                         "genome_strand": "string"})
 
 
 def chrom_sizes_of(manifest: dict) -> dict[str, int] | None:

@@ -27,7 +27,8 @@ from seqsal.checks import check_choice
 from seqsal.encoding import ALPHABET
 from seqsal.errors import check
 from seqsal.explain.bundle import load_bundle
-from seqsal.explain.coordinates import Placements, chrom_sizes_of, read_placements
+from seqsal.explain.coordinates import Placements, chrom_sizes_of, read_placements, record_spans_on_genome
+from seqsal.explain.seqlet_files import read_seqlets
 from seqsal.genome import missing_chromosomes
 from seqsal.progress import Progress
 from seqsal.runs import RunFolder
@@ -200,19 +201,21 @@ def write_bed(path: Path, table: pd.DataFrame) -> Path:
 
 
 def write_seqlets_bed(bundle: Path, placements: Placements, path: Path) -> Path:
-    """The bundle's ``seqlets.tsv`` (record index or id, ``start``/``end`` in model columns) as BED6.
+    """The bundle's ``seqlets.tsv`` as BED6 on the genome's plus strand.
 
-    Names are ``<id>:<motif or sign>`` when those columns exist.
+    Each seqlet's span (with flanks, ``start``/``end`` in its record as given)
+    is mapped like ``seqlets.tsv``'s genome columns
+    (:func:`~seqsal.explain.coordinates.record_spans_on_genome`); the name is
+    ``<id>:<motif>`` and the strand that of the motif match on the genome
+    (``.`` for unnamed seqlets).  Seqlets wholly on padding are left out.
     """
-    table = io.read_tsv(bundle / "seqlets.tsv")
-    check({"start", "end"} <= set(table.columns) and ({"sequence_index", "id"} & set(table.columns)),
-          f"{bundle}/seqlets.tsv: expected columns start, end and sequence_index or id")
-    if "sequence_index" in table.columns:
-        records = table["sequence_index"].to_numpy()
-    else:
-        index = {record_id: i for i, record_id in enumerate(placements.ids)}
-        records = np.array([index[record_id] for record_id in table["id"]])
-    label = next((c for c in ("motif", "sign", "method") if c in table.columns), None)
-    names = [f"{placements.ids[r]}:{v}" if label else str(placements.ids[r])
-             for r, v in zip(records, table[label] if label else records)]
-    return write_bed(path, spans_bed(placements, records, table["start"], table["end"], names))
+    table = read_seqlets(bundle / "seqlets.tsv")
+    index = {record_id: i for i, record_id in enumerate(placements.ids)}
+    unknown = sorted(set(table["id"]) - set(index))
+    check(not unknown, f"{bundle}/seqlets.tsv: names records the bundle does not have (first: {unknown[:1]}); "
+                       "is it this bundle's seqlet table?")
+    records = table["id"].map(index).to_numpy()
+    spans = record_spans_on_genome(placements, records, table["start"], table["end"], table["strand"])
+    bed = pd.DataFrame({"chrom": spans["chrom"], "start": spans["genome_start"], "end": spans["genome_end"],
+                        "name": table["id"] + ":" + table["motif"], "score": 0, "strand": spans["genome_strand"]})
+    return write_bed(path, bed.dropna(subset=["chrom"]))

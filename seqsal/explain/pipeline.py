@@ -67,7 +67,7 @@ from seqsal.explain.records import (
 )
 from seqsal.explain.render import draw_bundle, read_truth
 from seqsal.explain.seqlet_files import SeqletResult, write_seqlet_files
-from seqsal.explain.seqlets import BundleRows, SeqletRunSettings, call_bundle_seqlets
+from seqsal.explain.seqlets import RECORD_COLUMNS, BundleRows, SeqletRunSettings, call_bundle_seqlets
 from seqsal.explain.settings import (
     PRESENTATION_SETTINGS,
     ExplainSettings,
@@ -211,7 +211,7 @@ def _explain(source: CheckedInput, name: str, model_source, model: EnhancerCNN, 
 def _seqlets(folder: RunFolder, stores: dict[str, ArrayStore], model: EnhancerCNN, target: int,
              settings: ExplainSettings, device, progress: bool) -> SeqletResult:
     """The run's seqlets, called from the stored arrays (one null per method, see :mod:`.seqlets`)."""
-    records = io.read_tsv(folder.path / "scores.tsv", usecols=["id", "offset", "original_length"])
+    records = io.read_tsv(folder.path / "scores.tsv", usecols=lambda column: column in RECORD_COLUMNS)
     rows = BundleRows(stores["ohe"].read, {m: stores[m].read for m in settings.methods}, records)
     run_settings = SeqletRunSettings(p_threshold=settings.seqlet_p_threshold, fdr=settings.seqlet_fdr,
                                      motif_db=settings.motif_db)

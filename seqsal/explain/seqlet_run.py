@@ -19,7 +19,7 @@ from torch import nn
 from seqsal import io
 from seqsal.explain.bundle import Bundle, load_bundle
 from seqsal.explain.seqlet_files import SeqletResult, add_seqlet_section, write_seqlet_files
-from seqsal.explain.seqlets import SeqletRunSettings, call_bundle_seqlets, rows_from_arrays
+from seqsal.explain.seqlets import RECORD_COLUMNS, SeqletRunSettings, call_bundle_seqlets, rows_from_arrays
 from seqsal.explain.settings import ExplainSettings, checked
 from seqsal.models import explained_model, model_provenance
 from seqsal.report import Report
@@ -77,8 +77,8 @@ def seqlets_of_bundle(
                              "manifest_sha256": io.file_sha256(loaded_bundle.folder / MANIFEST)},
                   "model": model_provenance(loaded if model is None else model, loaded),
                   "settings": asdict(settings)})
-    rows = rows_from_arrays(loaded_bundle.onehot, loaded_bundle.attributions,
-                            loaded_bundle.scores[["id", "offset", "original_length"]])
+    records = loaded_bundle.scores[[c for c in loaded_bundle.scores.columns if c in RECORD_COLUMNS]]
+    rows = rows_from_arrays(loaded_bundle.onehot, loaded_bundle.attributions, records)
     result = call_bundle_seqlets(loaded, rows, explain, loaded_bundle.manifest["target_index"], settings,
                                  methods=methods, device=device, progress=progress)
     files = write_seqlet_files(folder.path, result, "summary.tsv")

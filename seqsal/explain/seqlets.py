@@ -9,7 +9,10 @@ seqlets BUNDLE``; :mod:`seqsal.explain.seqlet_files` writes what a reader opens:
                    record's own coordinates (as ``top_positions`` in ``scores.tsv``),
                    ``strand`` of the motif match, ``sign``, ``score``, ``p``, ``motif``
                    (``unknown`` unless the best Tomtom match passes), ``q`` and the
-                   best candidate's id, name and p-value, and the consensus
+                   best candidate's id, name and p-value, and the consensus; when the
+                   records lie on a genome, ``chrom``, ``genome_start``, ``genome_end``
+                   (0-based, end-exclusive) and ``genome_strand``
+                   (:func:`~seqsal.explain.coordinates.record_spans_on_genome`)
 summary table      per method, motif and sign: seqlets, records with one, their
                    share, mean score, and a positional histogram over the model's
                    input columns
@@ -42,6 +45,7 @@ from torch import nn
 from seqsal.attribution import per_position
 from seqsal.checks import check_int, check_number
 from seqsal.errors import check
+from seqsal.explain.coordinates import COORDINATE_COLUMNS, GENOME_SPAN_COLUMNS, placements_of, record_spans_on_genome
 from seqsal.explain.seqlet_files import TABLE_COLUMNS, SeqletResult
 from seqsal.explain.settings import ExplainSettings, options_for
 from seqsal.progress import Progress
@@ -59,6 +63,10 @@ from seqsal.seqlets import (
 
 #: Records whose seqlets are called (and annotated) at a time; memory stays this wide.
 CHUNK = 1024
+
+#: The columns of ``scores.tsv`` the seqlets of a bundle need: ids and offsets, and where the records lie on
+#: the genome when it is known (then ``seqlets.tsv`` gets genome columns too).
+RECORD_COLUMNS = ("id", "offset", "original_length", *COORDINATE_COLUMNS)
 
 @dataclass(frozen=True)
 class SeqletRunSettings:
@@ -109,7 +117,8 @@ class SeqletRunSettings:
 class BundleRows:
     """Read access to a bundle's arrays by row range, from an explain run's stores or a loaded bundle.
 
-    ``records`` holds ``id``, ``offset`` and ``original_length`` per row, as in ``scores.tsv``.
+    ``records`` holds ``id``, ``offset`` and ``original_length`` per row, as in ``scores.tsv``, and its
+    coordinate columns when the bundle has them (:data:`RECORD_COLUMNS`).
     """
 
     onehot: Callable[[int, int], np.ndarray]
@@ -178,7 +187,8 @@ def call_bundle_seqlets(
             table, length, gates[method] = _call_method(rows, method, null, settings, bar)
             summaries.append(summarize_seqlets(table, rows.n, length).assign(method=method))
             tables.append(_record_coordinates(table, rows.records).assign(method=method))
-    table = pd.concat(tables, ignore_index=True)[list(TABLE_COLUMNS)]
+    table = pd.concat(tables, ignore_index=True)
+    table = table[[*TABLE_COLUMNS, *(c for c in GENOME_SPAN_COLUMNS if c in table.columns)]]
     summary = pd.concat(summaries, ignore_index=True)
     summary = summary[["method", *[c for c in summary.columns if c != "method"]]]
     info = {"settings": asdict(settings), "window": settings.calling.window, "null": nulls, "gate": gates,
@@ -219,7 +229,7 @@ def _projected(rows: BundleRows, method: str, start: int, stop: int) -> np.ndarr
 
 def _record_coordinates(table: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     """Model-input seqlets as ``seqlets.tsv`` rows: 1-based inclusive positions in the record as given,
-    clipped to its bases (flanks may reach into N padding)."""
+    clipped to its bases (flanks may reach into N padding), and their genome spans when the records have them."""
     record = records.iloc[table["sequence_index"].to_numpy()]
     offset = record["offset"].to_numpy()
     length = record["original_length"].to_numpy()
@@ -237,7 +247,11 @@ def _record_coordinates(table: pd.DataFrame, records: pd.DataFrame) -> pd.DataFr
     out["q"] = table["match_q"].to_numpy() if "match_q" in table else np.nan
     for name in ("match_id", "match_name", "match_p", "consensus"):
         out[name] = table[name].to_numpy() if name in table else ""
-    return out
+    placements = placements_of(records)
+    if placements is None:
+        return out
+    genome = record_spans_on_genome(placements, table["sequence_index"], out["start"], out["end"], out["strand"])
+    return pd.concat([out, genome], axis=1)
 
 
 def rows_from_arrays(onehot, attributions: Mapping[str, np.ndarray], records: pd.DataFrame) -> BundleRows:
