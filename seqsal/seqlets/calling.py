@@ -9,7 +9,7 @@ import pandas as pd
 
 from seqsal.checks import check_int, check_number
 from seqsal.errors import check
-from seqsal.seqlets.fdr import DEFAULT_FDR, WindowTally
+from seqsal.seqlets.fdr import DEFAULT_FDR, fdr_cutoff
 from seqsal.seqlets.null import (
     DEFAULT_WINDOW,
     SeqletNull,
@@ -172,13 +172,11 @@ def call_seqlets(
           f"the null holds {null.values.size} window sums, so no p-value can fall below p_threshold "
           f"{settings.p_threshold}; use more null sequences (n_shuffles) or a larger p_threshold")
 
-    if cutoff is None:
-        tally = WindowTally(null, settings.p_threshold, settings.fdr)
-        tally.add(scores)
-        cutoff = tally.cutoff
-    cutoff = check_number(cutoff, "cutoff", minimum=0, maximum=1)
     sums = window_sums(scores, w)
     p = null.p_values(sums)
+    if cutoff is None:
+        cutoff = fdr_cutoff(p[p < settings.p_threshold], p.size, settings.fdr)
+    cutoff = check_number(cutoff, "cutoff", minimum=0, maximum=1)
     passing = (p < settings.p_threshold) & (p <= cutoff)
     rows = []
     for index in range(scores.shape[0]):
