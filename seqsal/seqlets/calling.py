@@ -58,7 +58,7 @@ class SeqletSettings:
         really responds to, as false, so it is conservative: at ``p_threshold``
         it was 0.22-0.30 for the bundled model on simulated enhancers and
         0.14-0.20 for the pu1 model on held-out peaks (grad x input, ISM), and
-        1.08-1.12 for random-weight models.  0.5 leaves the trained models'
+        0.81-1.12 for five random-weight models.  0.5 leaves the trained models'
         calls as the per-window threshold makes them, with room to spare, and
         leaves random models almost none.  1 turns the gate off.
     min_length
