@@ -28,8 +28,13 @@ sequences, as in ``seqsal explain --seqlets``; ``estimated_fdr`` is its estimate
 at the per-window threshold and ``window_cutoff`` the cutoff it set (the
 threshold itself when the gate did not bind, 0 when it kept nothing).
 
+``--oracle`` asks the same of the simulation's (nearly) Bayes-optimal
+classifier (:mod:`simulation_oracle`): the share of planted instances that
+any model of these data can be expected to use, hence the highest recall over
+all planted instances that a caller faithful to a good model can reach.
+
 Usage: python benchmarks/bench_seqlets.py [--n 400] [--seed 2026] [--methods grad_x_input,ism] [--p-threshold 0.02]
-       [--fdr 0.5] [--random-seeds 0]
+       [--fdr 0.5] [--random-seeds 0] [--oracle]
 """
 
 from __future__ import annotations
@@ -83,7 +88,9 @@ def instance_effects(model, X: np.ndarray, planted: pd.DataFrame, *, gc: float =
     Parameters
     ----------
     model
-        Maps one-hot ``(N, 4, L)`` to logits ``(N, T)``; output 0 is used.
+        Maps one-hot ``(N, 4, L)`` to logits ``(N, T)``; output 0 is used.  Any
+        other callable is taken to return logits ``(N,)`` itself (the
+        simulation's oracle, :mod:`simulation_oracle`).
     X
         One-hot sequences ``(N, 4, L)``.
     planted
@@ -110,8 +117,11 @@ def instance_effects(model, X: np.ndarray, planted: pd.DataFrame, *, gc: float =
             variant = X[index].copy()
             variant[:, start:end] = np.eye(4)[rng.choice(4, size=end - start, p=base_probabilities)].T
             variants.append(variant)
-    original = predict(model, X, device="cpu")[planted["sequence_index"].to_numpy(), 0]
-    replaced = predict(model, np.stack(variants), device="cpu")[:, 0].reshape(len(planted), n_draws)
+    def logits(sequences: np.ndarray) -> np.ndarray:
+        return predict(model, sequences, device="cpu")[:, 0] if isinstance(model, torch.nn.Module) else model(sequences)
+
+    original = logits(X)[planted["sequence_index"].to_numpy()]
+    replaced = logits(np.stack(variants)).reshape(len(planted), n_draws)
     return original - replaced.mean(axis=1)
 
 
@@ -198,6 +208,8 @@ def main() -> None:
     parser.add_argument("--p-threshold", type=float, default=SeqletSettings.p_threshold)
     parser.add_argument("--fdr", type=float, default=SeqletSettings.fdr, help="run-level gate (1: off)")
     parser.add_argument("--random-seeds", default="0", help="torch seeds of the random-weight models, e.g. 0,1,2,3")
+    parser.add_argument("--oracle", action="store_true",
+                        help="also: which instances the simulation's Bayes-optimal classifier uses (the ceiling)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -227,6 +239,13 @@ def main() -> None:
             rows.append({"model": name, **row})
     used = instances.groupby("name").agg(n_planted=("used", "size"), used_share=("used", "mean"),
                                          median_delta=("delta", "median"))
+    if args.oracle:
+        from simulation_oracle import SimulationOracle
+
+        oracle_used = pd.Series(instance_effects(SimulationOracle(), X, instances) > USED_DELTA)
+        used["oracle_used_share"] = oracle_used.groupby(instances["name"]).mean()
+        print(f"share of planted instances used: trained model {instances['used'].mean():.3f}, "
+              f"Bayes-optimal oracle {oracle_used.mean():.3f}")
     print("Recall by planted motif (trained model); used: logit drop on replacement >", USED_DELTA)
     print(used.join(pd.DataFrame(by_family)).to_markdown(floatfmt=".3f"))
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3f"))
