@@ -231,7 +231,10 @@ def test_workflow_explains_peaks_in_shards_and_ends_with_tracks(tmp_path, tiny_m
     config = write_config(tmp_path, "explain", {
         "inputs": {"peaks": {"bed": str(peaks), "genome": str(genome), "stranded": True}},
         "outdir": str(tmp_path / "results"), "model": str(model), "methods": ["saliency"], "batch_size": 2,
-        "shard_size": 4, "logos": 0, "modisco": False})
+        "shard_size": 4, "logos": 0, "modisco": False,
+        # seqlets of the merged bundle, the gate off (the tiny model is random) and a loose threshold, so there are
+        # some to put on the genome
+        "seqlets": True, "seqlet_p": 0.2, "seqlet_fdr": 1})
     snakemake("explain", config, tmp_path)
     # one explain over the whole file, for comparison
     with pytest.warns(SeqsalWarning):
@@ -244,3 +247,7 @@ def test_workflow_explains_peaks_in_shards_and_ends_with_tracks(tmp_path, tiny_m
     np.testing.assert_array_equal(merged.attributions["saliency"], whole.attributions["saliency"])
     tracks = tmp_path / "results" / "peaks" / "tracks"
     assert (tracks / "saliency.bw").is_file() and (tracks / "top_positions.saliency.bed").is_file()
+    seqlets = pd.read_csv(tmp_path / "results" / "peaks" / "seqlets" / "seqlets.tsv", sep="\t", dtype={"chrom": str})
+    bed = pd.read_csv(tracks / "seqlets.bed", sep="\t", header=None)
+    assert len(bed) == seqlets["chrom"].notna().sum() >= 3
+    assert set(bed[0]) <= set(seqlets["chrom"]) and (bed[2] > bed[1]).all()

@@ -195,3 +195,20 @@ def test_seqlets_of_genome_intervals_carry_their_genome_span_and_strand(tmp_path
         assert (row.chrom, row.genome_start, row.genome_end) == (peak[0], positions.min(), positions.max() + 1)
         expected_strand = {"+": "-", "-": "+", ".": "."}[row.strand] if backward else row.strand
         assert row.genome_strand == expected_strand
+
+    # seqsal seqlets on the same bundle, then its table as the tracks' seqlets.bed: the BED rows are the genome
+    # columns; a table that does not exist writes nothing
+    again = tmp_path / "seqlets"
+    assert main(["seqlets", str(bundle.folder), "--out", str(again), "--p-threshold", "0.2", "--fdr", "1",
+                 "--no-names", "--quiet"]) == 0
+    table = pd.read_csv(again / "seqlets.tsv", sep="\t", dtype={"chrom": str}).dropna(subset=["chrom"])
+    tracks = tmp_path / "tracks"
+    assert main(["tracks", str(bundle.folder), "--out", str(tracks), "--seqlets", str(again / "seqlets.tsv"),
+                 "--quiet"]) == 0
+    bed = pd.read_csv(tracks / "seqlets.bed", sep="\t", header=None, names=["chrom", "start", "end", "name", "score",
+                                                                           "strand"])
+    expected = sorted(zip(table["chrom"], table["genome_start"], table["genome_end"], table["id"] + ":unknown"))
+    assert sorted(zip(bed["chrom"], bed["start"], bed["end"], bed["name"])) == expected and len(expected) >= 5
+    assert main(["tracks", str(bundle.folder), "--out", str(tmp_path / "none"), "--seqlets",
+                 str(tmp_path / "missing.tsv"), "--quiet"]) == 2
+    assert not (tmp_path / "none").exists()

@@ -178,8 +178,12 @@ def test_the_workflow_explains_a_users_own_model_from_code_and_weights(tmp_path:
         "inputs": {"peaks": "peaks.fa"}, "outdir": "results", "model_code": "net.py:build",
         "weights": "net.weights.pt", "model_options": "--model-length 30", "methods": ["grad_x_input"],
         "shard_size": 4, "batch_size": 4, "explain_threads": 1, "logos": 1, "modisco": False,
+        "seqlets": True, "seqlet_fdr": 1,
     })
     snakemake("explain", config, tmp_path)
+    # the seqlets rule reloaded the user's model from the merged bundle's manifest (code + weights)
+    seqlets = read_manifest(tmp_path / "results/peaks/seqlets")
+    assert seqlets["complete"] and seqlets["model"]["kind"] == "code"
     cwd = os.getcwd()
     try:
         os.chdir(tmp_path)
@@ -191,3 +195,10 @@ def test_the_workflow_explains_a_users_own_model_from_code_and_weights(tmp_path:
             np.load(tmp_path / "whole/attr.grad_x_input.npz") as expected:
         np.testing.assert_array_equal(got["arr_0"], expected["arr_0"])
     assert read_manifest(tmp_path / "results/peaks/bundle")["model"]["kind"] == "code"
+
+
+def test_dry_run_schedules_seqlets_on_the_merged_bundle(explain_setup):
+    workdir, config = explain_setup
+    assert "seqlets" not in ran_jobs(snakemake("explain", config, workdir, "-n"))
+    jobs = ran_jobs(snakemake("explain", config, workdir, "-n", "--config", "seqlets=true"))
+    assert jobs["seqlets"] == 1 and jobs["merge"] == 1

@@ -37,11 +37,12 @@ from seqsal.tracks import OVERLAP_RULES, RULE_DESCRIPTIONS, TrackWriter
 
 @dataclass(frozen=True)
 class TrackSettings:
-    """What :func:`write_tracks` writes: which methods, the per-base tracks, the overlap rule."""
+    """What :func:`write_tracks` writes: which methods, the per-base tracks, the overlap rule, which seqlets."""
 
     methods: tuple[str, ...] | None = None  # None: every method of the bundle
     per_base: bool = False
     overlap: str = "midpoint"
+    seqlets: str | None = None  # a seqlets.tsv of the bundle (seqsal seqlets); None: the bundle's own, if any
 
 
 def write_tracks(bundle: str | Path, out: str | Path, settings: TrackSettings | None = None, *,
@@ -75,10 +76,13 @@ def write_tracks(bundle: str | Path, out: str | Path, settings: TrackSettings | 
                                              f"{', '.join(loaded.attributions)}")
     placements = read_placements(loaded.folder)
     sizes = _sizes(loaded.folder, loaded.manifest, chrom_sizes, placements)
+    seqlets = Path(settings.seqlets) if settings.seqlets else loaded.folder / "seqlets.tsv"
+    # read (and checked against the bundle) before anything is written
+    seqlet_bed = seqlets_bed(seqlets, placements) if settings.seqlets or seqlets.is_file() else None
     folder = RunFolder.claim(out, "tracks", force=force, clear=("*.bw", "*.bedGraph", "*.bed"))
     folder.start({"bundle": str(loaded.folder), "methods": list(methods), "per_base": settings.per_base,
                   "overlap": {"rule": settings.overlap, "description": RULE_DESCRIPTIONS[settings.overlap]},
-                  "chrom_sizes": sizes})
+                  "chrom_sizes": sizes, "seqlets": None if seqlet_bed is None else str(seqlets)})
     order = _genome_order(placements, sizes, loaded.onehot.shape[-1])
     files = []
     with Progress(len(methods) * len(order), "tracks", "seq", enabled=progress) as bar:
@@ -87,8 +91,8 @@ def write_tracks(bundle: str | Path, out: str | Path, settings: TrackSettings | 
                                     order, sizes, settings, bar)
     for method in methods:
         files.append(write_top_positions_bed(loaded.folder, method, folder.path / f"top_positions.{method}.bed"))
-    if (loaded.folder / "seqlets.tsv").is_file():
-        files.append(write_seqlets_bed(loaded.folder, placements, folder.path / "seqlets.bed"))
+    if seqlet_bed is not None:
+        files.append(write_bed(folder.path / "seqlets.bed", seqlet_bed))
     folder.finish(sorted(path.name for path in files), n_records=len(order))
     return folder.path
 
@@ -200,8 +204,8 @@ def write_bed(path: Path, table: pd.DataFrame) -> Path:
     return path
 
 
-def write_seqlets_bed(bundle: Path, placements: Placements, path: Path) -> Path:
-    """The bundle's ``seqlets.tsv`` as BED6 on the genome's plus strand.
+def seqlets_bed(seqlets: Path, placements: Placements) -> pd.DataFrame:
+    """A bundle's ``seqlets.tsv`` as BED6 rows on the genome's plus strand.
 
     Each seqlet's span (with flanks, ``start``/``end`` in its record as given)
     is mapped like ``seqlets.tsv``'s genome columns
@@ -209,13 +213,13 @@ def write_seqlets_bed(bundle: Path, placements: Placements, path: Path) -> Path:
     ``<id>:<motif>`` and the strand that of the motif match on the genome
     (``.`` for unnamed seqlets).  Seqlets wholly on padding are left out.
     """
-    table = read_seqlets(bundle / "seqlets.tsv")
+    table = read_seqlets(seqlets)
     index = {record_id: i for i, record_id in enumerate(placements.ids)}
     unknown = sorted(set(table["id"]) - set(index))
-    check(not unknown, f"{bundle}/seqlets.tsv: names records the bundle does not have (first: {unknown[:1]}); "
-                       "is it this bundle's seqlet table?")
+    check(not unknown, f"{seqlets}: names records the bundle does not have (first: {unknown[:1]}); is it this "
+                       "bundle's seqlet table?")
     records = table["id"].map(index).to_numpy()
     spans = record_spans_on_genome(placements, records, table["start"], table["end"], table["strand"])
     bed = pd.DataFrame({"chrom": spans["chrom"], "start": spans["genome_start"], "end": spans["genome_end"],
                         "name": table["id"] + ":" + table["motif"], "score": 0, "strand": spans["genome_strand"]})
-    return write_bed(path, bed.dropna(subset=["chrom"]))
+    return bed.dropna(subset=["chrom"])
