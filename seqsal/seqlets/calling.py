@@ -57,7 +57,7 @@ class SeqletSettings:
         estimate counts chance motif matches of the shuffles, which the model
         really responds to, as false, so it is conservative: at ``p_threshold``
         it was 0.22-0.30 for the bundled model on simulated enhancers and
-        0.14-0.20 for the pu1 model on held-out peaks (grad x input, ISM), and
+        0.14-0.23 for the pu1 model on held-out peaks (grad x input, ISM), and
         0.81-1.12 for five random-weight models.  0.5 leaves the trained models'
         calls as the per-window threshold makes them, with room to spare, and
         leaves random models almost none.  1 turns the gate off.
