@@ -120,7 +120,6 @@ def read_placements(folder: str | Path) -> Placements:
     return placements
 
 
-
 def placements_of(table: pd.DataFrame) -> Placements | None:
     """:class:`Placements` from ``scores.tsv`` rows (:data:`PLACEMENT_COLUMNS`); None when no record has coordinates."""
     if not set(PLACEMENT_COLUMNS) <= set(table.columns) or table["chrom"].isna().all():
