@@ -26,7 +26,8 @@ the random background count, as the model responds to them).
 The run-level gate (``--fdr``, :mod:`seqsal.seqlets.fdr`) applies over the run's
 sequences, as in ``seqsal explain --seqlets``; ``estimated_fdr`` is its estimate
 at the per-window threshold and ``window_cutoff`` the cutoff it set (the
-threshold itself when the gate did not bind, 0 when it kept nothing).
+largest window p-value below the threshold when the gate did not bind, 0
+when it kept nothing, 1 with ``--fdr 1``).
 
 ``--oracle`` asks the same of the simulation's (nearly) Bayes-optimal
 classifier (:mod:`simulation_oracle`): the share of planted instances that

@@ -216,13 +216,16 @@ def count_records(path: PathLike) -> int:
 
 
 def read_tsv(path: PathLike, **options) -> pd.DataFrame:
-    """Read a seqsal TSV with an ``id`` column kept as text, exactly as written.
+    """Read a seqsal TSV with its ``id`` and ``chrom`` columns kept as text, exactly as written.
 
     pandas reads ``NA``, ``null``, ``None`` or ``nan`` as missing by default;
     as record ids those are ordinary names, so only empty cells count as
-    missing here.  ``options`` go to :func:`pandas.read_csv` (e.g. ``chunksize``).
+    missing here.  Chromosomes named ``1``, ``2``, ... (Ensembl) stay ``"1"``,
+    not ``1.0`` where some records have none.  ``options`` go to
+    :func:`pandas.read_csv` (e.g. ``chunksize``).
     """
-    return pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False, na_values=[""], **options)
+    return pd.read_csv(path, sep="\t", dtype={"id": str, "chrom": str}, keep_default_na=False, na_values=[""],
+                       **options)
 
 
 def read_labels(path: PathLike) -> pd.DataFrame:

@@ -42,10 +42,10 @@ h1 { border-bottom: 2px solid #444; padding-bottom: 0.2em; }
 h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.15em; margin-top: 1.8em; }
 div.table { max-width: 100%; overflow-x: auto; margin: 1em 0; }
 table { border-collapse: collapse; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; overflow-wrap: anywhere; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; text-align: left; overflow-wrap: break-word; }
 th { background: #f0f0f0; }
 tbody tr:nth-child(even) { background: #fafafa; }
-td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 caption { caption-side: bottom; color: #555; font-size: 0.9em; padding-top: 0.4em; text-align: left; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; height: auto; }

@@ -375,3 +375,34 @@ def test_explain_with_truth_and_seqlets_draws_marked_logos_and_bad_truth_fails_f
     other = save_model(EnhancerCNN(TINY), tmp_path / "other.pt")
     assert main(["seqlets", str(out), "--out", str(tmp_path / "other"), "--model", str(other), "--quiet"]) == 2
     assert "is not the model that made" in capsys.readouterr().err and not (tmp_path / "other").exists()
+
+
+def test_a_bundle_run_tallies_one_gate_over_all_its_chunks(tiny_model, monkeypatch):
+    """300 records in chunks of 7 or in one: the same cutoff (it binds here) and the same seqlets."""
+    import pandas as pd
+
+    import seqsal.explain.seqlets as bundle_seqlets
+    from seqsal.explain.seqlets import SeqletRunSettings, call_bundle_seqlets, rows_from_arrays
+    from seqsal.seqlets import empirical_null
+
+    n, length = 300, TINY.input_length
+    rng = np.random.default_rng(8)
+    onehot = np.zeros((n, 4, length), dtype=np.float32)
+    onehot[:, 0, :] = 1  # all A: the projected score is row A of the attributions
+    attributions = np.zeros_like(onehot)
+    attributions[:, 0, :] = rng.normal(0, 0.05, size=(n, length))
+    attributions[:15:3, 0, 10:18] += 0.2
+    null = empirical_null(rng.normal(0, 0.05, size=(200, length)), 7)
+    monkeypatch.setattr(bundle_seqlets, "null_for", lambda *args, **kwargs: (null, {"records_sampled": 0}))
+    records = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "offset": 0, "original_length": length})
+    rows = rows_from_arrays(onehot, {"grad_x_input": attributions}, records)
+    results = {}
+    for chunk in (7, 1024):
+        monkeypatch.setattr(bundle_seqlets, "CHUNK", chunk)
+        results[chunk] = call_bundle_seqlets(tiny_model, rows, ExplainSettings(methods=("grad_x_input",)), 0,
+                                             SeqletRunSettings(p_threshold=0.01, annotate=False), progress=False)
+    pd.testing.assert_frame_equal(results[7].table, results[1024].table)
+    gate = results[7].info["gate"]["grad_x_input"]
+    assert gate == results[1024].info["gate"]["grad_x_input"]
+    assert gate["estimated_fdr_at_p"] > 0.5 and 0 < gate["window_cutoff"] < 0.01
+    assert {"r0", "r3", "r6", "r9", "r12"} <= set(results[7].table["id"])

@@ -251,3 +251,17 @@ def test_workflow_explains_peaks_in_shards_and_ends_with_tracks(tmp_path, tiny_m
     bed = pd.read_csv(tracks / "seqlets.bed", sep="\t", header=None)
     assert len(bed) == seqlets["chrom"].notna().sum() >= 3
     assert set(bed[0]) <= set(seqlets["chrom"]) and (bed[2] > bed[1]).all()
+
+
+def test_report_shows_each_record_location_in_one_column(genome_run):
+    """The report's predictions table: chrom:start-end(strand) per record; the six coordinate columns and the
+    genome copies of the top positions stay in scores.tsv, so the table fits a screen."""
+    bundle, _, _ = genome_run
+    page = (bundle.folder / "report.html").read_text()
+    table = page[page.index("<h2>Predictions</h2>"):]
+    table = table[:table.index("</table>")]
+    assert "<th>location</th>" in table and "top_genome_positions" not in table and "<th>genome_offset</th>" not in table
+    scores = bundle.scores.set_index("id")
+    for record in ("plus_a", "minus_b", "left_end"):
+        row = scores.loc[record]
+        assert f"<td>{row['chrom']}:{row['start']}-{row['end']}({row['strand']})</td>" in table

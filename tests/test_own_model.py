@@ -460,3 +460,21 @@ def test_every_command_runs_on_a_users_model_through_the_cli(saved, tmp_path, na
         return
     assert status == 0, capsys.readouterr().err
     assert len(pd.read_csv(tmp_path / "filters" / "filters.tsv", sep="\t")) == (8 if name != "two" else 6)
+
+
+def test_explained_model_takes_models_built_in_memory_and_names_a_wrong_file(saved, tmp_path, tiny_model):
+    """A run made with a model built in memory records no hash: the model given again is taken as it is (it used to
+    fail while formatting the message of a check that passes); a file with another hash is refused by its path."""
+    from seqsal.models import EnhancerCNN, explained_model, save_model
+
+    in_memory = {"kind": "in-memory", "path": None, "sha256": None}
+    assert explained_model(in_memory, tiny_model) is tiny_model
+    wrapped = load_model(saved["plain"])
+    assert explained_model(in_memory, wrapped) is wrapped
+    made = save_model(tiny_model, tmp_path / "made.pt")
+    torch.manual_seed(5)
+    other = save_model(EnhancerCNN(tiny_model.config), tmp_path / "other.pt")
+    entry = model_provenance(made, load_model(made))
+    assert explained_model(entry, tiny_model) is tiny_model  # an object without a file: nothing to compare
+    with pytest.raises(SeqsalError, match=r"other\.pt: is not the model that made run/ \(SHA-256"):
+        explained_model(entry, other, run="run/")

@@ -174,6 +174,24 @@ def test_run_level_gate_silences_pure_noise_and_keeps_real_segments(null):
     pd.testing.assert_frame_equal(found, ungated_planted)
 
 
+def test_a_binding_gate_gives_the_whole_run_and_its_chunks_the_same_seqlets(null):
+    """Five segments among 300 noise tracks: the estimate at p < 0.01 is above 0.5, so the gate lowers the cutoff.
+    Chunks called with the run's tallied cutoff give the whole run's seqlets; chunks gated on their own do not."""
+    scores = noise(300, 60, seed=8)
+    scores[:15:3, 20:28] += 0.2
+    tally = WindowTally(null, SETTINGS.p_threshold, SETTINGS.fdr)
+    for i in range(0, 300, 50):
+        tally.add(scores[i:i + 50])
+    assert tally.estimated_fdr > 0.5 and 0 < tally.cutoff < SETTINGS.p_threshold
+    whole = call_seqlets(scores, SETTINGS, null)
+    chunked = pd.concat([call_seqlets(scores[i:i + 50], SETTINGS, null, cutoff=tally.cutoff)
+                         .assign(sequence_index=lambda t, i=i: t["sequence_index"] + i) for i in range(0, 300, 50)])
+    pd.testing.assert_frame_equal(chunked.reset_index(drop=True), whole)
+    own_gates = sum(len(call_seqlets(scores[i:i + 50], SETTINGS, null)) for i in range(0, 300, 50))
+    assert own_gates != len(whole)
+    assert set(range(0, 15, 3)) <= set(whole["sequence_index"])  # the segments are kept
+
+
 @pytest.mark.parametrize(
     ("settings", "name"),
     [

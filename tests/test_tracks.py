@@ -147,10 +147,10 @@ def test_tracks_cli_writes_bed_files_that_round_trip(bundle, tmp_path, capsys):
         assert str(end) == row["top_genome_positions.saliency"].split(",")[int(rank) - 1]
     seqlets = pd.read_csv(out / "seqlets.bed", sep="\t", header=None)
     assert set(map(tuple, seqlets.iloc[:, [0, 1, 2, 3, 5]].values.tolist())) == {
-        ("chr1", 100, 110, "plus_a:GATA1", "+"),  # plus_a: window chr1:100-140, columns 0..9
-        ("chr1", 7, 27, "left_end:SP1", "-"),     # left_end: window -13..27 read backwards, columns 0..19 = 26..7
-        ("chr1", 105, 112, "plus_a:CTCF", "-"),   # a match on the record's minus strand
-        ("chr1", 120, 127, "plus_a:unknown", "."),  # unnamed: no orientation
+        ("chr1", 100, 110, "plus_a:saliency:GATA1", "+"),  # plus_a: window chr1:100-140, columns 0..9
+        ("chr1", 7, 27, "left_end:saliency:SP1", "-"),     # left_end: window -13..27 read backwards, columns 0..19 = 26..7
+        ("chr1", 105, 112, "plus_a:saliency:CTCF", "-"),   # a match on the record's minus strand
+        ("chr1", 120, 127, "plus_a:saliency:unknown", "."),  # unnamed: no orientation
     }
     manifest = (out / "manifest.json").read_text()
     assert '"rule": "mean"' in manifest
@@ -207,7 +207,7 @@ def test_seqlets_of_genome_intervals_carry_their_genome_span_and_strand(tmp_path
                  "--quiet"]) == 0
     bed = pd.read_csv(tracks / "seqlets.bed", sep="\t", header=None, names=["chrom", "start", "end", "name", "score",
                                                                            "strand"])
-    expected = sorted(zip(table["chrom"], table["genome_start"], table["genome_end"], table["id"] + ":unknown"))
+    expected = sorted(zip(table["chrom"], table["genome_start"], table["genome_end"], table["id"] + ":saliency:unknown"))
     assert sorted(zip(bed["chrom"], bed["start"], bed["end"], bed["name"])) == expected and len(expected) >= 5
     assert main(["tracks", str(bundle.folder), "--out", str(tmp_path / "none"), "--seqlets",
                  str(tmp_path / "missing.tsv"), "--quiet"]) == 2

@@ -210,7 +210,8 @@ def seqlets_bed(seqlets: Path, placements: Placements) -> pd.DataFrame:
     Each seqlet's span (with flanks, ``start``/``end`` in its record as given)
     is mapped like ``seqlets.tsv``'s genome columns
     (:func:`~seqsal.explain.coordinates.record_spans_on_genome`); the name is
-    ``<id>:<motif>`` and the strand that of the motif match on the genome
+    ``<id>:<method>:<motif>`` (a site found by two methods is two lines) and the strand that of the motif
+    match on the genome
     (``.`` for unnamed seqlets).  Seqlets wholly on padding are left out.
     """
     table = read_seqlets(seqlets)
@@ -221,5 +222,6 @@ def seqlets_bed(seqlets: Path, placements: Placements) -> pd.DataFrame:
     records = table["id"].map(index).to_numpy()
     spans = record_spans_on_genome(placements, records, table["start"], table["end"], table["strand"])
     bed = pd.DataFrame({"chrom": spans["chrom"], "start": spans["genome_start"], "end": spans["genome_end"],
-                        "name": table["id"] + ":" + table["motif"], "score": 0, "strand": spans["genome_strand"]})
+                        "name": table["id"] + ":" + table["method"] + ":" + table["motif"], "score": 0,
+                        "strand": spans["genome_strand"]})
     return bed.dropna(subset=["chrom"])

@@ -36,6 +36,7 @@ from seqsal.checks import check_choice, check_int
 from seqsal.choices import CORRECTED_METHODS, FIGURE_FORMATS
 from seqsal.errors import check
 from seqsal.explain.bundle import ArrayStore, Bundle, score_rows, top_rows
+from seqsal.explain.coordinates import COORDINATE_COLUMNS
 from seqsal.explain.seqlet_files import SeqletResult, add_seqlet_section
 from seqsal.explain.settings import ExplainSettings
 from seqsal.figures.style import FigureOptions
@@ -319,6 +320,21 @@ def model_card(metadata: dict) -> dict[str, str]:
     return card
 
 
+def _readable(top: pd.DataFrame) -> pd.DataFrame:
+    """The report's view of ``scores.tsv`` rows: a record's place on the genome as one ``location`` cell
+    (``chrom:start-end(strand)``, BED convention; no strand when unknown) instead of six columns and the genome copies of the top
+    positions, which a reader looks up in ``scores.tsv``; the table then fits a laptop screen."""
+    if "chrom" not in top.columns:
+        return top
+    location = [(f"{chrom}:{start}-{end}" + (f"({strand})" if strand in ("+", "-") else ""))
+                if isinstance(chrom, str) else None
+                for chrom, start, end, strand in top[["chrom", "start", "end", "strand"]].itertuples(index=False)]
+    kept = top.drop(columns=[c for c in top.columns
+                             if c in COORDINATE_COLUMNS or c.startswith("top_genome_positions.")])
+    kept.insert(1, "location", location)
+    return kept
+
+
 def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Sequence[Path],
                  seqlets: SeqletResult | None = None) -> Path:
     """Write ``report.html``: settings, the top of the prediction table and the logos, all embedded."""
@@ -352,8 +368,9 @@ def write_report(folder: Path, manifest: dict, top: pd.DataFrame, logo_paths: Se
     report.add_heading("Predictions")
     shown = f"All {len(top)} sequences" if len(top) == manifest["n_sequences"] else \
         f"The {len(top)} highest predictions of {manifest['n_sequences']}"
-    report.add_table(top, caption=f"{shown}, ranked by prediction (highest first; all rows are in scores.tsv); "
-                                  "top positions are 1-based in the input sequence.")
+    report.add_table(_readable(top), caption=f"{shown}, ranked by prediction (highest first; all rows, with every "
+                                             "coordinate column, are in scores.tsv); top positions are 1-based in the "
+                                             "input sequence.")
     if seqlets is not None:
         add_seqlet_section(report, seqlets, folder / "seqlets.png")
     pngs = [p for p in logo_paths if p.suffix == ".png"]

@@ -423,10 +423,12 @@ def explained_model(
     if model is None:
         return reload_model(entry, device)
     loaded = load_model(model, device)
-    given, recorded = model_provenance(model, loaded).get("sha256"), entry.get("sha256")
-    check(not (given and recorded) or given == recorded,
-          f"{model}: is not the model that made {run} (SHA-256 {given[:12]}… vs {str(recorded)[:12]}…); pass the "
-          "model it was made with")
+    provenance = model_provenance(model, loaded)
+    given, recorded = provenance.get("sha256"), entry.get("sha256")
+    if given and recorded and given != recorded:
+        name = provenance.get("path") or provenance.get("code") or type(loaded).__name__
+        raise SeqsalError(f"{name}: is not the model that made {run} (SHA-256 {given[:12]}… vs {recorded[:12]}…); "
+                          "pass the model it was made with")
     return loaded
 
 
