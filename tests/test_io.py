@@ -1,6 +1,7 @@
 import gzip
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from seqsal import io
@@ -74,3 +75,14 @@ def test_every_top_level_name_resolves():
 
     for name in seqsal.__all__:
         assert callable(getattr(seqsal, name)) or name == "__version__", name
+
+
+def test_read_tsv_keeps_ids_and_chromosome_names_as_text(tmp_path):
+    """Ensembl chromosomes are named 1, 2, ...; with a record lacking coordinates pandas would read 1.0."""
+    from seqsal.io import read_tsv
+
+    path = tmp_path / "scores.tsv"
+    path.write_text("id\tchrom\tstart\nNA\t1\t100\n007\t\t\nx\tX\t5\n")
+    table = read_tsv(path)
+    assert table["id"].tolist() == ["NA", "007", "x"]
+    assert table["chrom"].tolist()[0::2] == ["1", "X"] and pd.isna(table["chrom"][1])
