@@ -83,7 +83,7 @@ class LabelledSet:
 
 def chromosomes(records: list[io.Record]) -> list[str | None]:
     """The chromosome in each record's header (``chr8:100-200`` → ``chr8``), ``None`` where there is none."""
-    found = [io.parse_coordinates(r.id) for r in records]
+    found = [io.record_coordinates(r) for r in records]
     return [None if where is None else where[0] for where in found]
 
 

@@ -34,10 +34,16 @@ PathLike = str | os.PathLike
 
 
 class Record(NamedTuple):
-    """One named sequence, exactly as read (case kept; encoding upper-cases it)."""
+    """One named sequence, exactly as read (case kept; encoding upper-cases it).
+
+    ``description`` is the rest of the FASTA header after the id, empty when
+    there is none; it may say where the record lies (``>peak7 chr1:100-200``,
+    see :func:`record_coordinates`).
+    """
 
     id: str
     sequence: str
+    description: str = ""
 
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9._\-]{0,99}")
@@ -95,7 +101,7 @@ def iter_records(path: PathLike) -> Iterator[Record]:
 
     Blank lines anywhere, Windows line endings and a UTF-8 byte-order mark are
     accepted.  A record's id is the first word of its header, as in Biopython's
-    ``SeqIO``.
+    ``SeqIO``; the rest is its ``description``.
 
     Raises
     ------
@@ -130,7 +136,7 @@ def _record(path: Path, number: int, title: str, sequence: str) -> Record:
     words = title.split(None, 1)
     check(words, f"{path}: record {number} has an empty header; give every record a name after '>'")
     check(sequence, f"{path}: record {words[0]!r} (record {number}) has no bases; remove it or add its sequence")
-    return Record(words[0], sequence)
+    return Record(words[0], sequence, words[1].strip() if len(words) > 1 else "")
 
 
 @contextlib.contextmanager
@@ -190,6 +196,15 @@ def parse_coordinates(header: str) -> tuple[str, int, int, str | None] | None:
         return None
     strand = match["paren"] or match["colon"]
     return match["chrom"], start, end, strand if strand in ("+", "-") else None
+
+
+def record_coordinates(record: Record) -> tuple[str, int, int, str | None] | None:
+    """The genome coordinates a record's header names (:func:`parse_coordinates`): in its id
+    (``chr1:100-200(+)``, ``peak7::chr1:100-200``), else at the end of its description (``>peak7 chr1:100-200``)."""
+    found = parse_coordinates(record.id)
+    if found is None and record.description:
+        found = parse_coordinates(record.description)
+    return found
 
 
 def read_fasta(path: PathLike) -> list[Record]:
@@ -315,11 +330,12 @@ def write_npz(path: PathLike, *arrays: np.ndarray) -> None:
 
 
 def write_fasta(path: PathLike, records: Iterable[Record]) -> None:
-    """Write records as single-line FASTA, atomically."""
+    """Write records as single-line FASTA, atomically; a record's description follows its id in the header."""
     with atomic_path(path) as temp:
         with open(temp, "w") as handle:
             for record in records:
-                handle.write(f">{record.id}\n{record.sequence}\n")
+                header = f"{record.id} {record.description}" if record.description else record.id
+                handle.write(f">{header}\n{record.sequence}\n")
 
 
 def file_sha256(path: PathLike) -> str:

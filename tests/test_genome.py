@@ -265,3 +265,23 @@ def test_report_shows_each_record_location_in_one_column(genome_run):
     for record in ("plus_a", "minus_b", "left_end"):
         row = scores.loc[record]
         assert f"<td>{row['chrom']}:{row['start']}-{row['end']}({row['strand']})</td>" in table
+
+
+def test_coordinates_after_the_id_in_a_fasta_header_place_the_record(tmp_path, tiny_model):
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">peak7 chr1:100-140(-)\n" + "A" * 40 + "\n>peak8 some words\n" + "C" * 40 + "\n")
+    bundle = explain_fasta(fasta, save_model(tiny_model, tmp_path / "m.pt"), tmp_path / "b", SETTINGS, progress=False)
+    assert bundle.scores["id"].tolist() == ["peak7", "peak8"]
+    row = bundle.scores.iloc[0]
+    assert (row["chrom"], row["start"], row["end"], row["strand"]) == ("chr1", 100, 140, "-")
+    assert pd.isna(bundle.scores.iloc[1]["chrom"])
+
+
+def test_split_shards_keep_the_coordinates_after_the_id(tmp_path):
+    """The workflow explains shards, so a header's coordinates must survive seqsal split."""
+    fasta = tmp_path / "x.fa"
+    fasta.write_text("".join(f">peak{i} chr1:{100 + i}-{104 + i}\nACGT\n" for i in range(3)))
+    assert main(["split", str(fasta), "--shard-size", "2", "--out", str(tmp_path / "shards")]) == 0
+    shards = sorted((tmp_path / "shards").glob("shard_*.fa"))
+    records = [record for shard in shards for record in io.read_fasta(shard)]
+    assert [io.record_coordinates(r) for r in records] == [("chr1", 100 + i, 104 + i, None) for i in range(3)]

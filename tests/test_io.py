@@ -19,7 +19,7 @@ def test_reads_plain_and_gzipped_fasta(tmp_path):
     zipped = tmp_path / "x.fa.gz"
     with gzip.open(zipped, "wt") as handle:
         handle.write(text)
-    expected = [io.Record("a", "ACGTAC"), io.Record("b", "TTTT")]
+    expected = [io.Record("a", "ACGTAC", "desc"), io.Record("b", "TTTT")]  # the header after the id is kept
     assert io.read_fasta(plain) == expected
     assert io.read_fasta(zipped) == expected
 
@@ -86,3 +86,14 @@ def test_read_tsv_keeps_ids_and_chromosome_names_as_text(tmp_path):
     table = read_tsv(path)
     assert table["id"].tolist() == ["NA", "007", "x"]
     assert table["chrom"].tolist()[0::2] == ["1", "X"] and pd.isna(table["chrom"][1])
+
+
+def test_header_descriptions_round_trip_and_may_hold_coordinates(tmp_path):
+    """>peak7 chr1:100-200: the id is peak7, the coordinates come from the rest of the header, and writing the
+    record back keeps them (seqsal split's shards)."""
+    path = _write(tmp_path / "x.fa", ">peak7 chr1:100-104(-)\nACGT\n>chr2:5-9 note\nACGT\n>plain words only\nACGT\n")
+    records = io.read_fasta(path)
+    assert [r.id for r in records] == ["peak7", "chr2:5-9", "plain"]
+    assert [io.record_coordinates(r) for r in records] == [("chr1", 100, 104, "-"), ("chr2", 5, 9, None), None]
+    io.write_fasta(tmp_path / "y.fa", records)
+    assert io.read_fasta(tmp_path / "y.fa") == records

@@ -29,7 +29,7 @@ def _cli(*argv: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
 def test_blank_lines_before_the_first_record_and_a_byte_order_mark_are_read(tmp_path):
     path = tmp_path / "in.fa"
     path.write_bytes("\ufeff\n\n>a desc\nACGT\n\n>b\nGG\nTT\n".encode())
-    assert io.read_fasta(path) == [io.Record("a", "ACGT"), io.Record("b", "GGTT")]
+    assert io.read_fasta(path) == [io.Record("a", "ACGT", "desc"), io.Record("b", "GGTT")]
 
 
 @pytest.mark.parametrize("text, message", [

@@ -14,7 +14,8 @@ Every record comes with its place in the genome when it is known
 (:class:`seqsal.genome.Location`): from a BED interval fetched from a genome
 (:func:`open_intervals`), or from a FASTA id of the forms ``bedtools
 getfasta`` and ``samtools faidx`` write (``chr1:100-200``,
-``chr1:100-200(+)``, ``chr1:100-200:+``, ``peak7::chr1:100-200``).  A
+``chr1:100-200(+)``, ``chr1:100-200:+``, ``peak7::chr1:100-200``), or at the
+end of the header after the id (``>peak7 chr1:100-200``).  A
 getfasta id is 0-based, end-exclusive, a faidx one 1-based, inclusive: the
 record's length says which, and an id whose span fits neither is refused.
 Both kinds of input are read through the same record iterator, so the
@@ -73,7 +74,7 @@ Located = tuple[io.Record, Location | None]
 
 
 def fasta_reader(path: Path) -> Callable[[], Iterator[Located]]:
-    """The records of a FASTA/FASTQ file with the coordinates their ids carry."""
+    """The records of a FASTA/FASTQ file with the coordinates their headers carry."""
     def read() -> Iterator[Located]:
         for record in io.iter_records(path):
             yield record, header_location(record)
@@ -81,7 +82,8 @@ def fasta_reader(path: Path) -> Callable[[], Iterator[Located]]:
 
 
 def header_location(record: io.Record) -> Location | None:
-    """The genome span a FASTA id names, checked against the record's length; ``None`` when it names none.
+    """The genome span a FASTA header names (id, else description), checked against the record's length;
+    ``None`` when it names none.
 
     Raises
     ------
@@ -90,7 +92,7 @@ def header_location(record: io.Record) -> Location | None:
         record's length (0-based, end-exclusive) nor one base less (1-based,
         inclusive).
     """
-    parsed = io.parse_coordinates(record.id)
+    parsed = io.record_coordinates(record)
     if parsed is None:
         return None
     chrom, start, end, strand = parsed
@@ -98,7 +100,7 @@ def header_location(record: io.Record) -> Location | None:
     if end - start + 1 == n and start >= 1:
         start -= 1  # samtools faidx: 1-based, inclusive
     check(end - start == n, f"record {record.id!r} names {end - start} bases of {chrom} but holds {n}; fix the "
-                            "id (0-based end-exclusive as bedtools getfasta writes, or 1-based as samtools "
+                            "header (0-based end-exclusive as bedtools getfasta writes, or 1-based as samtools "
                             "faidx writes) or drop the coordinates from it")
     return Location(chrom, start, end, strand or ".")
 
@@ -123,7 +125,7 @@ class CheckedInput:
         read = self.reader or fasta_reader(self.path)
         for index, (record, location) in enumerate(itertools.islice(read(), start, None), start):
             rename = self.renamed.get(index)
-            yield (record if rename is None else io.Record(rename[1], record.sequence)), location
+            yield (record if rename is None else record._replace(id=rename[1])), location
 
     def records(self, start: int = 0) -> Iterator[io.Record]:
         """The records from index ``start`` on, with repeated ids renamed."""
