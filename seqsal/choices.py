@@ -19,6 +19,11 @@ METHODS = (
 #: bases) its hypothetical contributions ``m - sum(ref * m)`` are unchanged by centring ``m``.
 CORRECTED_METHODS = ("gradient", "saliency", "grad_x_input", "smoothgrad", "smoothgrad_sq", "integrated_gradients")
 
+#: Methods whose scores are magnitudes (|gradient|, squared gradients): every base of every position scores >= 0,
+#: so they have neither a sign nor a preferred base.  Seqlets of them cannot be named and say nothing about direction,
+#: so seqlet calls leave them out unless asked for by name or the only methods of a bundle.
+UNSIGNED_METHODS = ("saliency", "smoothgrad_sq")
+
 #: What attribution differentiates: the raw output or its sigmoid.
 OUTPUTS = ("logit", "probability")
 

@@ -406,3 +406,36 @@ def test_a_bundle_run_tallies_one_gate_over_all_its_chunks(tiny_model, monkeypat
     assert gate == results[1024].info["gate"]["grad_x_input"]
     assert gate["estimated_fdr_at_p"] > 0.5 and 0 < gate["window_cutoff"] < 0.01
     assert {"r0", "r3", "r6", "r9", "r12"} <= set(results[7].table["id"])
+
+
+def test_seqlets_leave_out_magnitude_methods_unless_asked(tiny_model, monkeypatch):
+    """saliency scores |gradient|: no sign, no preferred base. A bundle's seqlets skip it when it has a signed
+    method, say so in the result, and still call it when named or when it is all the bundle has."""
+    import pandas as pd
+
+    import seqsal.explain.seqlets as bundle_seqlets
+    from seqsal.explain.seqlets import SeqletRunSettings, call_bundle_seqlets, rows_from_arrays
+    from seqsal.seqlets import empirical_null
+
+    n, length = 20, TINY.input_length
+    rng = np.random.default_rng(3)
+    onehot = np.zeros((n, 4, length), dtype=np.float32)
+    onehot[:, 0, :] = 1
+    signed = np.zeros_like(onehot)
+    signed[:, 0, :] = rng.normal(0, 0.05, size=(n, length))
+    signed[:, 0, 10:18] += 0.3
+    null = empirical_null(rng.normal(0, 0.05, size=(200, length)), 7)
+    monkeypatch.setattr(bundle_seqlets, "null_for", lambda *args, **kwargs: (null, {"records_sampled": 0}))
+    records = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "offset": 0, "original_length": length})
+    settings = ExplainSettings(methods=("saliency", "grad_x_input"))
+
+    def called(attributions, methods=None):
+        rows = rows_from_arrays(onehot, attributions, records)
+        result = call_bundle_seqlets(tiny_model, rows, settings, 0, SeqletRunSettings(annotate=False),
+                                     methods=methods, progress=False)
+        return set(result.table["method"]), result.info["left_out"]
+
+    both = {"saliency": np.abs(signed), "grad_x_input": signed}
+    assert called(both) == ({"grad_x_input"}, ["saliency"])
+    assert called(both, ["saliency"]) == ({"saliency"}, ["grad_x_input"])
+    assert called({"saliency": np.abs(signed)}) == ({"saliency"}, [])

@@ -20,7 +20,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("bundle", help="folder written by seqsal explain or seqsal merge")
     options.add_output(parser)
     parser.add_argument("--method", type=options.name_list, default=None,
-                        help="methods to call seqlets for (default: all of the bundle's)")
+                        help="methods to call seqlets for (default: the bundle's signed methods; saliency and "
+                             "smoothgrad_sq score magnitudes and are called only when named here or the bundle has "
+                             "nothing else)")
     parser.add_argument("--p-threshold", type=options.fraction, default=0.02,
                         help="a window is significant below this p-value against the shuffled null (default 0.02)")
     parser.add_argument("--fdr", type=options.fraction, default=0.5,

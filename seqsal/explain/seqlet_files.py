@@ -120,6 +120,10 @@ def add_seqlet_section(report: Report, result: SeqletResult, chart: Path) -> Non
         "1-based and inclusive in each record as given; the histogram columns (pos_a_b) count seqlet centres in "
         "model-input columns [a, b)."
     )
+    if info.get("left_out"):
+        report.add_paragraph(f"Not called for {', '.join(info['left_out'])}: their scores are magnitudes, without a "
+                             "sign or a preferred base, so their seqlets could neither be named nor say which way "
+                             "they push the prediction (seqsal seqlets --method calls them anyway).")
     report.add_key_values({method: f"{count} seqlets{gate_note(info.get('gate', {}).get(method))}"
                            for method, count in info["n_seqlets"].items()},
                           caption="Seqlets per method")

@@ -44,6 +44,7 @@ from torch import nn
 
 from seqsal.attribution import per_position
 from seqsal.checks import check_int, check_number
+from seqsal.choices import UNSIGNED_METHODS
 from seqsal.errors import check
 from seqsal.explain.coordinates import COORDINATE_COLUMNS, GENOME_SPAN_COLUMNS, placements_of, record_spans_on_genome
 from seqsal.explain.seqlet_files import TABLE_COLUMNS, SeqletResult
@@ -171,10 +172,14 @@ def call_bundle_seqlets(
     settings
         Threshold, motif database, null size and seed.
     methods
-        Methods to call seqlets for (default: all of the bundle's).
+        Methods to call seqlets for (default: the bundle's signed ones, or all of them when it has none;
+        :data:`~seqsal.choices.UNSIGNED_METHODS` score magnitudes, so their seqlets have no sign and no name).
     """
     settings = settings or SeqletRunSettings()
-    methods = list(methods) if methods is not None else list(rows.attributions)
+    if methods is None:
+        signed = [m for m in rows.attributions if m not in UNSIGNED_METHODS]
+        methods = signed or list(rows.attributions)
+    methods = list(methods)
     for method in methods:
         check(method in rows.attributions, f"the bundle has no attributions for {method!r}; it has "
                                            f"{list(rows.attributions)}")
@@ -192,6 +197,7 @@ def call_bundle_seqlets(
     summary = pd.concat(summaries, ignore_index=True)
     summary = summary[["method", *[c for c in summary.columns if c != "method"]]]
     info = {"settings": asdict(settings), "window": settings.calling.window, "null": nulls, "gate": gates,
+            "left_out": [m for m in rows.attributions if m not in methods],
             "n_seqlets": {m: int((table["method"] == m).sum()) for m in methods}}
     return SeqletResult(table, summary, info)
 
