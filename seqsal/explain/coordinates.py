@@ -112,9 +112,7 @@ def read_placements(folder: str | Path) -> Placements:
     check(set(COORDINATE_COLUMNS) <= set(header),
           f"{folder}: the bundle has no genome coordinates; explain BED intervals with a genome (bed=, genome=; "
           "--bed/--genome), or a FASTA whose ids name them, e.g. chr1:100-200(+) as 'bedtools getfasta -s' writes")
-    parts = list(pd.read_csv(path, sep="\t", usecols=list(PLACEMENT_COLUMNS), chunksize=100_000,
-                             dtype={"id": str, "chrom": str, "strand": str}, keep_default_na=False,
-                             na_values=[""]))
+    parts = list(io.read_tsv(path, usecols=list(PLACEMENT_COLUMNS), chunksize=100_000))
     placements = placements_of(pd.concat(parts, ignore_index=True))
     check(placements is not None, f"{folder}: no record of the bundle has genome coordinates")
     return placements

@@ -177,23 +177,25 @@ def spans_bed(placements: Placements, records: Sequence[int], starts: Sequence[i
 
     ``reverse`` marks spans read on the other strand than their record (a
     reverse-complement match); the BED strand is the record's strand flipped
-    for those.  Spans wholly on padding are dropped.
+    for those.  Spans wholly on padding are dropped.  Mapped by
+    :func:`~seqsal.explain.coordinates.record_spans_on_genome`, as ``seqlets.tsv`` is.
     """
-    rows = []
-    reverse = reverse if reverse is not None else [False] * len(records)
-    for record, first, stop, name, flipped in zip(records, starts, ends, names, reverse):
-        record = int(record)
-        check(0 <= record < len(placements), f"record index {record} is outside the bundle's "
-                                             f"{len(placements)} records; is this the bundle the seqlets came from?")
-        chrom = placements.chrom[record]
-        begin, end = placements.columns_to_genome(record, int(first), int(stop))
-        if not chrom or end <= begin:
-            continue
-        strand = placements.strand[record] if placements.strand[record] in "+-" else "+"
-        if flipped:
-            strand = "-" if strand == "+" else "+"
-        rows.append((chrom, begin, end, name, 0, strand))
-    return pd.DataFrame(rows, columns=["chrom", "start", "end", "name", "score", "strand"])
+    records = np.asarray(records, dtype=np.int64)
+    check(((records >= 0) & (records < len(placements))).all(),
+          f"a record index is outside the bundle's {len(placements)} records; is this the bundle the seqlets "
+          "came from?")
+    offsets = placements.offset[records]
+    strands = np.where(np.asarray(reverse, dtype=bool), "-", "+") if reverse is not None else ["+"] * len(records)
+    spans = record_spans_on_genome(placements, records, np.asarray(starts) + offsets + 1, np.asarray(ends) + offsets,
+                                   strands)
+    return _bed_rows(spans, names)
+
+
+def _bed_rows(spans: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """BED6 rows of genome spans (:data:`~seqsal.explain.coordinates.GENOME_SPAN_COLUMNS`), without those off it."""
+    bed = pd.DataFrame({"chrom": spans["chrom"], "start": spans["genome_start"], "end": spans["genome_end"],
+                        "name": list(names), "score": 0, "strand": spans["genome_strand"]})
+    return bed.dropna(subset=["chrom"]).reset_index(drop=True)
 
 
 def write_bed(path: Path, table: pd.DataFrame) -> Path:
@@ -221,7 +223,4 @@ def seqlets_bed(seqlets: Path, placements: Placements) -> pd.DataFrame:
                        "bundle's seqlet table?")
     records = table["id"].map(index).to_numpy()
     spans = record_spans_on_genome(placements, records, table["start"], table["end"], table["strand"])
-    bed = pd.DataFrame({"chrom": spans["chrom"], "start": spans["genome_start"], "end": spans["genome_end"],
-                        "name": table["id"] + ":" + table["method"] + ":" + table["motif"], "score": 0,
-                        "strand": spans["genome_strand"]})
-    return bed.dropna(subset=["chrom"])
+    return _bed_rows(spans, table["id"] + ":" + table["method"] + ":" + table["motif"])
