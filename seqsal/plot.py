@@ -59,6 +59,7 @@ from seqsal.figures.panels import (
     plot_heatmap,
     plot_track,
     heatmap_mesh,
+    place_colorbar_offset,
     set_heatmap,
     track_bars,
     track_limits,
@@ -418,6 +419,7 @@ class AttributionCanvas:
         colorbar = self.figure.colorbar(self.heatmap, cax=colorbar_ax, format=compact_ticks())
         colorbar.set_label(f"hypothetical\n({unit})", size=size)
         colorbar_ax.tick_params(labelsize=size)
+        place_colorbar_offset(colorbar)
         for ax, label in ((self.logo_ax, "projected"), (self.heat_ax, "hypothetical"), (self.track_ax, "per position")):
             ax.set_ylabel(label if ax is self.heat_ax else f"{label}\n({unit})")
         for ax in (self.logo_ax, self.heat_ax):

@@ -437,6 +437,24 @@ def test_colour_bar_ticks_stay_short_at_any_scale_so_its_title_stays_on_the_figu
 
 
 @pytest.mark.parametrize("style", ["screen", "paper"])
+def test_colour_bar_power_of_ten_stays_off_the_heatmap_record_after_record(style):
+    """Matplotlib right-aligns "1e−3" with the narrow bar's right edge, over the heatmap's corner, and resets its
+    place whenever the colour scale changes; it must start at the bar for every record a canvas draws."""
+    canvas = AttributionCanvas(60, figure=FigureOptions(style=style))
+    rng = np.random.default_rng(0)
+    onehot = np.eye(4)[rng.integers(0, 4, 60)].T
+    renderer = canvas.figure.canvas.get_renderer()
+    for scale in (1e-3, 2e4, 5e-4):
+        canvas.draw(rng.normal(0, scale, (4, 60)), onehot, record_id="r")
+        canvas.figure.canvas.draw()
+        bar, heat = canvas.figure.axes[3], canvas.figure.axes[1]
+        power = bar.yaxis.offsetText
+        assert power.get_text()  # these scales all show one
+        assert power.get_window_extent(renderer).x0 >= bar.get_window_extent(renderer).x0 - 0.5
+        assert power.get_window_extent(renderer).x0 > heat.get_window_extent(renderer).x1
+
+
+@pytest.mark.parametrize("style", ["screen", "paper"])
 def test_value_axis_titles_clear_their_tick_labels_and_stay_on_the_figure_at_any_scale(style):
     for scale in (1e-3, 0.03, 0.15, 1.0, 7.0, 300.0, 1e5):
         fig, _, _ = stacked_figure(record_id="r", figure=FigureOptions(style=style))

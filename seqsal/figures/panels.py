@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection, QuadMesh
+from matplotlib.colorbar import Colorbar
 from matplotlib.colors import to_rgba
 from matplotlib.transforms import Affine2D
 
@@ -97,6 +98,7 @@ def plot_heatmap(
     colorbar.set_label(label, size=size)
     colorbar.ax.tick_params(labelsize=size)
     colorbar.ax.yaxis.offsetText.set_fontsize(size)
+    place_colorbar_offset(colorbar)
     if restyle:
         apply_font_size([ax], options)
     if title is not None:
@@ -177,6 +179,21 @@ def heatmap_mesh(ax: Axes, length: int) -> QuadMesh:
     ax.set_ylim(3.5, -0.5)
     ax.set_yticks(range(4), list(ALPHABET))
     return mesh
+
+
+def place_colorbar_offset(colorbar: Colorbar) -> None:
+    """Start a narrow vertical colour bar's power of ten ("1e−3") at the bar and run it rightwards, above the
+    tick labels.
+
+    Matplotlib right-aligns it with the bar's right edge, so on a bar a tenth of an inch wide it runs leftwards
+    over the heatmap's corner; it also resets the place on every update of the colour bar, so the place is set
+    again after each change of the colour scale.
+    """
+    def place(*_: object) -> None:
+        colorbar.ax.yaxis.offsetText.set(x=0, horizontalalignment="left")
+
+    place()
+    colorbar.mappable.callbacks.connect("changed", place)
 
 
 def set_heatmap(mesh: QuadMesh, matrix: np.ndarray, start: int, *, signed: bool | None = None,
